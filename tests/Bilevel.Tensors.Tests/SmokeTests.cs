@@ -1,0 +1,1 @@
+namespace Bilevel.Tensors.Tests; public class SmokeTests { [Fact] public void Runs() => Assert.True(true); }
