@@ -1,0 +1,115 @@
+using System.Numerics;
+using Bilevel.Tensors.Internal;
+
+namespace Bilevel.Tensors;
+
+/// <summary>
+/// Reverse mode (<see cref="Grad{T}"/>, <see cref="ValueAndGrad{T}"/>, <see cref="Vjp{T}"/>), forward mode
+/// (<see cref="Jvp{T}(Func{Tensor{T}[], Tensor{T}[]}, Tensor{T}[], Tensor{T}[])"/>, with several tangents stacked
+/// along a leading axis in <see cref="JvpStacked{T}"/>), and their composition: Jvp over Grad gives the gradient and
+/// Hessian-vector products over all inputs at once. Reverse over reverse is not supported.
+/// </summary>
+public static class Autodiff
+{
+    /// <summary>The gradient of a scalar function with respect to each input.</summary>
+    public static Tensor<T>[] Grad<T>(Func<Tensor<T>[], Tensor<T>> f, params Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+        => ValueAndGrad(f, inputs).Gradients;
+
+    public static (Tensor<T> Value, Tensor<T>[] Gradients) ValueAndGrad<T>(Func<Tensor<T>[], Tensor<T>> f, params Tensor<T>[] inputs)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Reverse(f, inputs, null);
+
+    /// <summary>The value of f and the cotangents of the inputs for the output cotangent <paramref name="cotangent"/>.</summary>
+    public static (Tensor<T> Value, Tensor<T>[] Cotangents) Vjp<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] inputs, Tensor<T> cotangent)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(cotangent);
+        return Reverse(f, inputs, cotangent);
+    }
+
+    /// <summary>Values of f and their directional derivatives along one tangent per input (same shapes as the inputs).</summary>
+    public static (Tensor<T>[] Values, Tensor<T>[] Tangents) Jvp<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] primals, Tensor<T>[] tangents)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckPairs(primals, tangents, stacked: false);
+        var stacked = tangents.Select(t => Ops.Reshape(t, t.Shape.Prepend(1))).ToArray();
+        var (values, outTangents) = JvpStacked(f, primals, stacked);
+        return (values, outTangents.Select(t => Ops.Reshape(t, t.Shape.DropFirst())).ToArray());
+    }
+
+    public static (Tensor<T> Value, Tensor<T> Tangent) Jvp<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] primals, Tensor<T>[] tangents)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (values, outTangents) = Jvp(x => [f(x)], primals, tangents);
+        return (values[0], outTangents[0]);
+    }
+
+    /// <summary>
+    /// Forward mode with b directions at once: tangent i of input j is tangents[j][i] (shape [b, ..inputs[j].Shape]).
+    /// One evaluation of f carries all b directions, so the matrix work of the directions is batched.
+    /// </summary>
+    public static (Tensor<T>[] Values, Tensor<T>[] Tangents) JvpStacked<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] primals, Tensor<T>[] tangents)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckPairs(primals, tangents, stacked: true);
+        int count = tangents.Length == 0 ? 0 : tangents[0].Shape[0];
+        var inputs = new Tensor<T>[primals.Length];
+        for (int i = 0; i < primals.Length; i++)
+        {
+            if (primals[i].Tangent is not null)
+                throw new NotSupportedException("jvp: forward mode inside forward mode is not supported (the input already carries tangents).");
+            inputs[i] = primals[i].Alias(primals[i].Shape);
+            inputs[i].Tangent = tangents[i].Alias(tangents[i].Shape);
+        }
+        var values = f(inputs);
+        var outTangents = values.Select(v => v.Tangent ?? Derivatives.ZeroTangent<T>(v.Shape, count)).ToArray();
+        return (values, outTangents);
+    }
+
+    /// <summary>A new tensor object over x's buffer carrying (aliases of) x's tangents but none of its tape history.</summary>
+    internal static Tensor<T> AliasWithTangent<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = x.Alias(x.Shape);
+        if (x.Tangent is { } t) y.Tangent = t.Alias(t.Shape);
+        return y;
+    }
+
+    private static (Tensor<T> Value, Tensor<T>[] Cotangents) Reverse<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] inputs, Tensor<T>? cotangent)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var tape = Tape<T>.Open();
+        try
+        {
+            var leaves = inputs.Select(tape.Leaf).ToArray();
+            var y = f(leaves);
+            if (cotangent is null && y.Length != 1)
+                throw new ArgumentException($"grad: the function must return one value, got shape {y.Shape}; use Vjp with a cotangent.", nameof(f));
+            if (cotangent is not null && cotangent.Shape != y.Shape)
+                throw new ArgumentException($"vjp: cotangent shape {cotangent.Shape} differs from the output shape {y.Shape}.", nameof(cotangent));
+            var seed = cotangent ?? Tensor<T>.Full(y.Shape, T.One);
+            tape.Backward(y, seed);
+            var gradients = leaves.Select((l, i) => l.Node!.Cotangent ?? Tensor<T>.Zeros(inputs[i].Shape)).ToArray();
+            return (y, gradients);
+        }
+        finally
+        {
+            tape.Close();
+        }
+    }
+
+    private static void CheckPairs<T>(Tensor<T>[] primals, Tensor<T>[] tangents, bool stacked) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(primals);
+        ArgumentNullException.ThrowIfNull(tangents);
+        if (primals.Length != tangents.Length)
+            throw new ArgumentException($"jvp: {primals.Length} inputs but {tangents.Length} tangents.", nameof(tangents));
+        for (int i = 0; i < primals.Length; i++)
+        {
+            var expected = stacked ? primals[i].Shape.Prepend(tangents[i].Rank > 0 ? tangents[i].Shape[0] : -1) : primals[i].Shape;
+            if (tangents[i].Shape != expected || (stacked && tangents[i].Shape[0] != tangents[0].Shape[0]))
+                throw new ArgumentException($"jvp: tangent {i} has shape {tangents[i].Shape}, expected {(stacked ? $"[b, ..{primals[i].Shape}] with the same b for every input" : primals[i].Shape.ToString())}.", nameof(tangents));
+        }
+    }
+}

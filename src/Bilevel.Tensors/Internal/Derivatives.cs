@@ -1,0 +1,73 @@
+using System.Numerics;
+
+namespace Bilevel.Tensors.Internal;
+
+/// <summary>Computes an output tangent from the inputs' stacked tangents (null where an input has none).</summary>
+internal delegate Tensor<T> PushForward<T>(Tensor<T>?[] inputTangents) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// The one place where a primitive's value meets its derivative rules: after the kernel computed <c>y</c>, attach
+/// the output tangent (forward mode) and record the pullback (reverse mode) as the current mode asks.
+/// </summary>
+internal static class Derivatives
+{
+    public static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T>[] inputs, PushForward<T> pushForward, Pullback<T> pullback, string op)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (AutodiffMode.PropagatingTangents)
+            AttachTangent(y, inputs, pushForward, op);
+        if (AutodiffMode.Recording && Tape<T>.Current is { } tape && AnyTracked(tape, inputs))
+            tape.Record(y, inputs, pullback);
+        return y;
+    }
+
+    private static void AttachTangent<T>(Tensor<T> y, Tensor<T>[] inputs, PushForward<T> pushForward, string op)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int count = 0;
+        Tensor<T>?[]? tangents = null;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i].Tangent is not { } t) continue;
+            if (count != 0 && t.Shape[0] != count)
+                throw new ArgumentException($"{op}: operands carry different numbers of tangents ({count} and {t.Shape[0]}).");
+            count = t.Shape[0];
+            tangents ??= new Tensor<T>?[inputs.Length];
+            tangents[i] = t;
+        }
+        if (tangents is null) return;
+        using (AutodiffMode.PlainArithmetic())
+        {
+            var ty = pushForward(tangents);
+            if (ty.Shape != y.Shape.Prepend(count))
+                throw new InvalidOperationException($"{op}: tangent rule produced shape {ty.Shape}, expected {y.Shape.Prepend(count)} (engine bug).");
+            y.Tangent = ty;
+        }
+    }
+
+    private static bool AnyTracked<T>(Tape<T> tape, Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (var x in inputs)
+            if (tape.Tracks(x)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Reshapes stacked tangents [b, ..s] to [b, 1.., ..s] of rank <paramref name="rank"/> + 1 so that they broadcast
+    /// against primal operands of rank <paramref name="rank"/> by the ordinary rules.
+    /// </summary>
+    public static Tensor<T> Lift<T>(Tensor<T> tangent, int rank) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int primalRank = tangent.Rank - 1;
+        if (primalRank >= rank) return tangent;
+        var dims = new int[rank + 1];
+        dims[0] = tangent.Shape[0];
+        dims.AsSpan(1, rank - primalRank).Fill(1);
+        tangent.Shape.Dims[1..].CopyTo(dims.AsSpan(1 + rank - primalRank));
+        return Ops.Reshape(tangent, new Shape(dims));
+    }
+
+    /// <summary>Zero tangents [b, ..shape].</summary>
+    public static Tensor<T> ZeroTangent<T>(Shape shape, int count) where T : unmanaged, IFloatingPointIeee754<T>
+        => Tensor<T>.Zeros(shape.Prepend(count));
+}

@@ -1,0 +1,37 @@
+using System.Numerics;
+
+namespace Bilevel.Tensors.Internal.Kernels;
+
+/// <summary>
+/// Copies between a tensor and a window along one axis of a larger one. A row-major tensor viewed around one axis is
+/// [outer, axisLength, inner]; a window [start, start+length) of that axis is, for each outer index, one contiguous
+/// block of length·inner elements.
+/// </summary>
+internal static class Blocks
+{
+    public static (int Outer, int Inner) Split(Shape shape, int axis)
+    {
+        int outer = 1, inner = 1;
+        for (int i = 0; i < axis; i++) outer *= shape[i];
+        for (int i = axis + 1; i < shape.Rank; i++) inner *= shape[i];
+        return (outer, inner);
+    }
+
+    /// <summary>destination[o, 0..length, :] = source[o, start..start+length, :].</summary>
+    public static void CopyOut<T>(ReadOnlySpan<T> source, int outer, int sourceAxis, int inner, int start, int length, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int block = length * inner;
+        for (int o = 0; o < outer; o++)
+            source.Slice((o * sourceAxis + start) * inner, block).CopyTo(destination.Slice(o * block, block));
+    }
+
+    /// <summary>destination[o, start..start+length, :] = source[o, 0..length, :].</summary>
+    public static void CopyIn<T>(ReadOnlySpan<T> source, int outer, int destinationAxis, int inner, int start, int length, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int block = length * inner;
+        for (int o = 0; o < outer; o++)
+            source.Slice(o * block, block).CopyTo(destination.Slice((o * destinationAxis + start) * inner, block));
+    }
+}

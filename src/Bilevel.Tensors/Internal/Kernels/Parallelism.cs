@@ -1,0 +1,25 @@
+namespace Bilevel.Tensors.Internal.Kernels;
+
+/// <summary>
+/// Splits [0, count) into at most <see cref="TensorEngine.ThreadCount"/> contiguous chunks of at least
+/// <paramref name="minChunk"/> items. The split depends only on the count and the thread setting, so any kernel
+/// built on it computes the same bits on every run.
+/// </summary>
+internal static class Parallelism
+{
+    public static void For(int count, int minChunk, Action<int, int> body)
+    {
+        int chunks = Math.Min(TensorEngine.ThreadCount, Math.Max(1, count / Math.Max(1, minChunk)));
+        if (chunks <= 1)
+        {
+            body(0, count);
+            return;
+        }
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+        {
+            long start = (long)count * c / chunks;
+            long end = (long)count * (c + 1) / chunks;
+            body((int)start, (int)end);
+        });
+    }
+}

@@ -1,0 +1,48 @@
+using System.Numerics;
+using Bilevel.Tensors.Internal;
+using Bilevel.Tensors.Internal.Kernels;
+
+namespace Bilevel.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// op(a)·op(b) over the last two axes, op = transpose when asked, with the leading (batch) axes broadcast.
+    /// Transposes are folded into the GEMM call instead of being copied. When b has no batch axes, a's batch axes
+    /// are folded into its rows, so stacked tangents [b, m, k]·[k, n] cost one matrix-matrix product.
+    /// </summary>
+    public static Tensor<T> MatMul<T>(Tensor<T> a, Tensor<T> b, bool transposeA = false, bool transposeB = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Rank < 2 || b.Rank < 2)
+            throw new ArgumentException($"matmul: operands need at least 2 axes, got a {a.Shape} and b {b.Shape}.");
+        int m = transposeA ? a.Shape[^1] : a.Shape[^2];
+        int k = transposeA ? a.Shape[^2] : a.Shape[^1];
+        int kb = transposeB ? b.Shape[^1] : b.Shape[^2];
+        int n = transposeB ? b.Shape[^2] : b.Shape[^1];
+        if (k != kb)
+            throw new ArgumentException($"matmul: inner dimensions differ: a {a.Shape}{(transposeA ? "ᵀ" : "")} has {k}, b {b.Shape}{(transposeB ? "ᵀ" : "")} has {kb}.");
+        var batchA = new Shape(a.Shape.Dims[..^2].ToArray());
+        var batchB = new Shape(b.Shape.Dims[..^2].ToArray());
+        var batch = Shape.Broadcast(batchA, batchB, "matmul");
+        var dims = new int[batch.Rank + 2];
+        batch.Dims.CopyTo(dims);
+        dims[^2] = m;
+        dims[^1] = n;
+        var y = Tensor<T>.Uninitialized(new Shape(dims));
+        BatchedGemm.Run(a, b, y, transposeA, transposeB, m, n, k, batchA, batchB, batch);
+        return Derivatives.Attach(y, [a, b],
+            t => TangentSum(y.Shape,
+                t[0] is { } ta ? MatMul(Derivatives.Lift(ta, a.Rank), b, transposeA, transposeB) : null,
+                t[1] is { } tb ? MatMul(a, Derivatives.Lift(tb, b.Rank), transposeA, transposeB) : null),
+            g => [SumTo(MatMulGradA(g, b, transposeA, transposeB), a.Shape), SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape)],
+            "matmul");
+    }
+
+    // With C = op(A)·op(B) and cotangent G: Ā = G·op(B)ᵀ read back through op, B̄ = op(A)ᵀ·G likewise.
+    private static Tensor<T> MatMulGradA<T>(Tensor<T> g, Tensor<T> b, bool transposeA, bool transposeB) where T : unmanaged, IFloatingPointIeee754<T>
+        => transposeA ? MatMul(b, g, transposeB, true) : MatMul(g, b, false, !transposeB);
+
+    private static Tensor<T> MatMulGradB<T>(Tensor<T> g, Tensor<T> a, bool transposeA, bool transposeB) where T : unmanaged, IFloatingPointIeee754<T>
+        => transposeB ? MatMul(g, a, true, transposeA) : MatMul(a, g, !transposeA, false);
+}

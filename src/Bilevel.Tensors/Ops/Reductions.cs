@@ -1,0 +1,104 @@
+using System.Numerics;
+using Bilevel.Tensors.Internal;
+using Bilevel.Tensors.Internal.Kernels;
+
+namespace Bilevel.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>Sum over <paramref name="axes"/> (all axes when empty).</summary>
+    public static Tensor<T> Sum<T>(Tensor<T> x, int[]? axes = null, bool keepDims = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (reduced, kept, result) = ReducedShapes(x.Shape, axes, keepDims, "sum");
+        var y = Tensor<T>.Uninitialized(result);
+        Reduction.Reduce<T, SumReduce<T>>(x.Span, x.Shape, reduced, y.Span);
+        var shifted = ShiftAxes(reduced);
+        return Derivatives.Attach(y, [x],
+            t => Sum(t[0]!, shifted, keepDims),
+            g => [BroadcastTo(Reshape(g, kept), x.Shape)], "sum");
+    }
+
+    /// <summary>
+    /// Maximum over <paramref name="axes"/>. Ties share the derivative equally, so the rule is the derivative of a
+    /// symmetric function; NaN propagates.
+    /// </summary>
+    public static Tensor<T> Max<T>(Tensor<T> x, int[]? axes = null, bool keepDims = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (reduced, kept, result) = ReducedShapes(x.Shape, axes, keepDims, "max");
+        var y = Tensor<T>.Uninitialized(result);
+        Reduction.Reduce<T, MaxReduce<T>>(x.Span, x.Shape, reduced, y.Span);
+        Tensor<T> weights;
+        using (AutodiffMode.PlainArithmetic())
+        {
+            var isMax = EqualMask(x, BroadcastTo(Reshape(y, kept), x.Shape));
+            weights = Div(isMax, Sum(isMax, axes, keepDims: true));
+        }
+        var shifted = ShiftAxes(reduced);
+        return Derivatives.Attach(y, [x],
+            t => Sum(Mul(t[0]!, weights), shifted, keepDims),
+            g => [Mul(BroadcastTo(Reshape(g, kept), x.Shape), weights)], "max");
+    }
+
+    public static Tensor<T> Mean<T>(Tensor<T> x, int[]? axes = null, bool keepDims = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (reduced, _, _) = ReducedShapes(x.Shape, axes, keepDims, "mean");
+        int count = 1;
+        for (int i = 0; i < x.Rank; i++) if (reduced[i]) count *= x.Shape[i];
+        return Scale(Sum(x, axes, keepDims), T.One / T.CreateChecked(count));
+    }
+
+    /// <summary>log Σ exp(x) over <paramref name="axes"/>, shifted by the maximum so that it never overflows.</summary>
+    public static Tensor<T> LogSumExp<T>(Tensor<T> x, int[]? axes = null, bool keepDims = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // The shift is a constant: any value gives the same result, the maximum just keeps exp from overflowing.
+        Tensor<T> shift;
+        using (AutodiffMode.PlainArithmetic()) shift = Max(x, axes, keepDims: true);
+        // An all −∞ (or ±∞) slice would make x − shift NaN; shifting by 0 there gives the right limit.
+        foreach (ref var s in shift.Span) if (!T.IsFinite(s)) s = T.Zero;
+        var lse = Add(Log(Sum(Exp(Sub(x, shift)), axes, keepDims: true)), shift);
+        return keepDims ? lse : Reshape(lse, ReducedShapes(x.Shape, axes, false, "logsumexp").Result);
+    }
+
+    /// <summary>Σ x² over every element.</summary>
+    public static Tensor<T> SquaredNorm<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        => Sum(Mul(x, x));
+
+    private static Tensor<T> EqualMask<T>(Tensor<T> x, Tensor<T> reference) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var m = Tensor<T>.Uninitialized(x.Shape);
+        var xs = x.Span;
+        var rs = reference.Span;
+        var ms = m.Span;
+        for (int i = 0; i < xs.Length; i++) ms[i] = xs[i] == rs[i] || (T.IsNaN(xs[i]) && T.IsNaN(rs[i])) ? T.One : T.Zero;
+        return m;
+    }
+
+    private static (bool[] Reduced, Shape Kept, Shape Result) ReducedShapes(Shape shape, int[]? axes, bool keepDims, string op)
+    {
+        var reduced = new bool[shape.Rank];
+        if (axes is null || axes.Length == 0) Array.Fill(reduced, true);
+        else
+            foreach (int a in axes)
+            {
+                int axis = shape.Axis(a, op);
+                if (reduced[axis]) throw new ArgumentException($"{op}: axis {a} is listed twice for shape {shape}.", nameof(axes));
+                reduced[axis] = true;
+            }
+        var kept = new int[shape.Rank];
+        var result = new List<int>();
+        for (int i = 0; i < shape.Rank; i++)
+        {
+            kept[i] = reduced[i] ? 1 : shape[i];
+            if (!reduced[i]) result.Add(shape[i]);
+        }
+        return (reduced, new Shape(kept), keepDims ? new Shape(kept) : new Shape([.. result]));
+    }
+
+    /// <summary>The reduced axes renumbered for stacked tangents, whose axis 0 is the tangent index.</summary>
+    private static int[] ShiftAxes(bool[] reduced)
+    {
+        var axes = new List<int>();
+        for (int i = 0; i < reduced.Length; i++) if (reduced[i]) axes.Add(i + 1);
+        return [.. axes];
+    }
+}
