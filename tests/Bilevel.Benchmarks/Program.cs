@@ -1,1 +1,21 @@
-Console.WriteLine("bench");
+using System.Globalization;
+using Bilevel.Benchmarks;
+
+// Usage: Bilevel.Benchmarks [--threads N] [--reps R] [--only gemm|models]
+int threads = 2, repetitions = 9;
+string only = "";
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--reps": repetitions = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--only": only = args[++i]; break;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--threads N] [--reps R] [--only gemm|models]");
+            return 2;
+    }
+}
+if (only is "" or "gemm") GemmBenchmark.Run(threads, Console.Out);
+if (only is "" or "models") ModelBenchmark.Run(threads, repetitions, Console.Out);
+return 0;
