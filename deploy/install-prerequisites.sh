@@ -7,6 +7,7 @@ packages=(
   libopenblas0      # BLAS for the engine's GEMM (a managed kernel takes over when it is missing)
   python3-torch     # PyTorch 1.13 CPU: the peer for cross-checks and benchmarks
   python3-numpy
+  postgresql        # PostgreSQL 15: the grid's shared store; its tests start a private cluster
 )
 
 missing=()
