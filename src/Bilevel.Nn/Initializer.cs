@@ -9,11 +9,11 @@ namespace Bilevel.Nn;
 /// </summary>
 internal sealed class Initializer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Random random;
+    private CounterRandom random;
 
     public Initializer(ParameterLayout layout, ulong seed)
     {
-        random = new Random(unchecked((int)(seed ^ (seed >> 32))));
+        random = new CounterRandom(seed, 0, "parameter-init");
         Result = Tensor<T>.Zeros(layout.Count);
     }
 
@@ -22,8 +22,7 @@ internal sealed class Initializer<T> where T : unmanaged, IFloatingPointIeee754<
     public void Uniform(ParameterBlock block, int fanIn)
     {
         double bound = 1.0 / Math.Sqrt(fanIn);
-        var span = Result.Span.Slice(block.Offset, block.Length);
-        for (int i = 0; i < span.Length; i++) span[i] = T.CreateChecked((random.NextDouble() * 2 - 1) * bound);
+        random.FillUniform(Result.Span.Slice(block.Offset, block.Length), -bound, bound);
     }
 
     public void Fill(ParameterBlock block, T value) => Result.Span.Slice(block.Offset, block.Length).Fill(value);

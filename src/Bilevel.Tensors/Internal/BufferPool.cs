@@ -17,6 +17,7 @@ internal static class BufferPool<T> where T : unmanaged
     public static T[] Rent(int length)
     {
         if (length == 0) return [];
+        TensorMemory.Rented((long)length * Unsafe.SizeOf<T>());
         lock (Gate)
         {
             if (Buckets.TryGetValue(length, out var stack) && stack.Count > 0)
@@ -32,6 +33,7 @@ internal static class BufferPool<T> where T : unmanaged
     {
         if (array.Length == 0) return;
         long bytes = (long)array.Length * Unsafe.SizeOf<T>();
+        TensorMemory.Returned(bytes);
         lock (Gate)
         {
             if (retainedBytes + bytes > MaxRetainedBytes) return;

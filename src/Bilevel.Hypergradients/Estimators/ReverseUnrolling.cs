@@ -1,0 +1,125 @@
+using System.Numerics;
+using Bilevel.Hypergradients.Internal;
+using Bilevel.Nn.Optimizers;
+using Bilevel.Tensors;
+
+namespace Bilevel.Hypergradients.Estimators;
+
+/// <summary>
+/// RGU (reverse unrolling) and TRGU(K) (its last K steps only; biased). The adjoint λ_t of the whole state
+/// s_t = (θ_t, optimizer slots) runs backwards from λ_T = ∂f/∂s_T:
+/// the optimizer update U(θ, slots, G, φ) is differentiated by plain reverse mode, and its dependence on
+/// G = ∇_θ g(θ, φ) by one forward-over-reverse Hessian-vector product per step, which gives H_θθ·ḡ and H_φθ·ḡ at
+/// once (Hessian symmetry turns the VJP through ∇g into an HVP). Exact for the T-step objective, first step and
+/// optimizer state included. Memory O(M·K) states, or O(M·√K) with <see cref="Checkpointing"/> at the price of one
+/// more forward pass.
+/// </summary>
+public sealed class ReverseUnrolling : IHypergradientEstimator
+{
+    public ReverseUnrolling(int? truncation = null, bool checkpointing = false)
+    {
+        if (truncation is < 0) throw new ArgumentException($"trgu: K must be ≥ 0, got {truncation}.", nameof(truncation));
+        Truncation = truncation;
+        Checkpointing = checkpointing;
+    }
+
+    /// <summary>K, the number of final steps differentiated through; null for all of them (RGU).</summary>
+    public int? Truncation { get; }
+
+    /// <summary>Store only every ⌈√K⌉-th state and recompute the others segment by segment.</summary>
+    public bool Checkpointing { get; }
+
+    public string Name => Truncation is { } k ? $"trgu(K={k})" : Checkpointing ? "rgu(checkpointed)" : "rgu";
+
+    public HypergradientEstimate<T> Estimate<T>(IBilevelProblem<T> problem, Tensor<T> phi, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var meter = new CostMeter();
+        int steps = problem.UnrollSteps;
+        int k = Math.Min(Truncation ?? steps, steps);
+        int first = steps - k + 1;
+        int segment = Checkpointing ? Math.Max(1, (int)Math.Ceiling(Math.Sqrt(k))) : 1;
+
+        // Forward: run to s_T, storing s_{t−1} for every step t ≥ first that starts a segment.
+        var stored = new Dictionary<int, InnerState<T>>();
+        var final = InnerDynamics.Run(problem, InnerDynamics.Start(problem, outerStep), phi, outerStep, 1, steps,
+            (t, s) => { if (t >= first && (t - first) % segment == 0) stored[t] = Copy(s); });
+        meter.InnerPasses = Checkpointing ? 2 : 1;
+
+        var (value, outer) = Autodiff.ValueAndGrad(a => problem.OuterLoss(a[0], a[1], outerStep), final.Theta, phi);
+        double loss = value.ItemAsDouble();
+        var adjoint = new InnerState<T>(outer[0], final.Slots.Select(s => Tensor<T>.Zeros(s.Shape)).ToArray());
+        var phiBar = outer[1];
+
+        for (int end = steps; end >= first; end = StartOf(end, first, segment) - 1)
+        {
+            int start = StartOf(end, first, segment);
+            var states = Recompute(problem, stored[start], phi, outerStep, start, end);
+            for (int t = end; t >= start; t--)
+            {
+                using var scope = TensorScope.Begin();
+                var (stateBar, step) = AdjointStep(problem, states[t - start], adjoint, phi, outerStep, t);
+                meter.HvpCount++;
+                var newPhiBar = scope.Keep(Ops.Add(phiBar, step));
+                var newAdjoint = stateBar.KeptBy(scope);
+                adjoint.Dispose();
+                phiBar.Dispose();
+                (adjoint, phiBar) = (newAdjoint, newPhiBar);
+            }
+            foreach (var s in states) s.Dispose();
+        }
+        adjoint.Dispose();
+        final.Dispose();
+        return new HypergradientEstimate<T>(phiBar, loss, meter.Report());
+    }
+
+    /// <summary>The first step of the segment that ends at <paramref name="end"/>.</summary>
+    private static int StartOf(int end, int first, int segment) => first + (end - first) / segment * segment;
+
+    /// <summary>States s_{start−1} … s_{end−1} of a segment, recomputed from its stored first state.</summary>
+    private static List<InnerState<T>> Recompute<T>(IBilevelProblem<T> problem, InnerState<T> from, Tensor<T> phi, long outerStep, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var states = new List<InnerState<T>> { from };
+        var state = Copy(from);
+        for (int t = start; t < end; t++)
+        {
+            state = InnerDynamics.Run(problem, state, phi, outerStep, t, t);
+            states.Add(Copy(state));
+        }
+        state.Dispose();
+        return states;
+    }
+
+    /// <summary>
+    /// One backward step through s_t = U(s_{t−1}, ∇_θ g(θ_{t−1}, φ), φ): returns λ_{t−1} and this step's
+    /// contribution to ∇h.
+    /// </summary>
+    private static (InnerState<T> Previous, Tensor<T> PhiContribution) AdjointStep<T>(IBilevelProblem<T> problem, InnerState<T> state, InnerState<T> adjoint, Tensor<T> phi, long outerStep, int step)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int slots = state.Slots.Count;
+        var gradient = InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step);
+        var target = adjoint.ToArray();
+        // ⟨U(θ, slots, G, φ), λ⟩ differentiated with respect to all four: the VJP of the update.
+        var bars = Autodiff.Grad(a =>
+        {
+            var next = problem.Optimizer.Step(new InnerState<T>(a[0], a[1..(1 + slots)]), a[1 + slots], problem.StepSize(a[2 + slots], step), step);
+            var parts = next.ToArray();
+            var sum = Ops.Sum(Ops.Mul(parts[0], target[0]));
+            for (int j = 1; j < parts.Length; j++) sum = Ops.Add(sum, Ops.Sum(Ops.Mul(parts[j], target[j])));
+            return sum;
+        }, [state.Theta, .. state.Slots, gradient, phi]);
+        var gradientBar = bars[1 + slots];
+        // [H_θθ ḡ; H_φθ ḡ] from one Jvp over the gradient of g with respect to (θ, φ).
+        var (_, hessianTimes) = Autodiff.Jvp(
+            p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, step), p),
+            [state.Theta, phi], [gradientBar, Tensor<T>.Zeros(phi.Shape)]);
+        var thetaBar = Ops.Add(bars[0], hessianTimes[0]);
+        var phiContribution = Ops.Add(bars[2 + slots], hessianTimes[1]);
+        return (new InnerState<T>(thetaBar, bars[1..(1 + slots)]), phiContribution);
+    }
+
+    /// <summary>A detached copy that outlives the step scope it was made in (owned by the caller's scope).</summary>
+    private static InnerState<T> Copy<T>(InnerState<T> s) where T : unmanaged, IFloatingPointIeee754<T>
+        => new(Tensor<T>.FromSpan(s.Theta.Span, s.Theta.Shape), s.Slots.Select(x => Tensor<T>.FromSpan(x.Span, x.Shape)).ToArray());
+}

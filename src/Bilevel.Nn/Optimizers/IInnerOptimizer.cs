@@ -1,0 +1,25 @@
+using System.Numerics;
+using Bilevel.Tensors;
+
+namespace Bilevel.Nn.Optimizers;
+
+/// <summary>
+/// A differentiable inner update (θ, slots, ∇θ g) → (θ', slots'). Written with engine ops only, so the estimators
+/// can push tangents through it (forward unrolling) and pull cotangents back (reverse unrolling).
+/// </summary>
+public interface IInnerOptimizer
+{
+    /// <summary>Number of state tensors besides θ (0 for SGD, 1 for momentum, 2 for Adam).</summary>
+    int SlotCount { get; }
+
+    InnerState<T> Start<T>(Tensor<T> theta) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <param name="step">1-based inner step number t (Adam's bias correction needs it).</param>
+    InnerState<T> Step<T>(InnerState<T> state, Tensor<T> gradient, StepSize<T> size, int step) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+internal static class GradientWithDecay
+{
+    public static Tensor<T> Of<T>(Tensor<T> theta, Tensor<T> gradient, Tensor<T>? weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
+        => weightDecay is null ? gradient : Ops.Add(gradient, Ops.Mul(weightDecay, theta));
+}
