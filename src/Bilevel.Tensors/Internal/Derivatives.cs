@@ -39,6 +39,9 @@ internal static class Derivatives
         using (AutodiffMode.PlainArithmetic())
         {
             var ty = pushForward(tangents);
+            // A tensor owns its tangent (disposing one disposes the other), so a rule that passes an input's tangent
+            // through unchanged must hand the output its own alias of it.
+            if (Array.IndexOf(tangents, ty) >= 0) ty = ty.Alias(ty.Shape);
             if (ty.Shape != y.Shape.Prepend(count))
                 throw new InvalidOperationException($"{op}: tangent rule produced shape {ty.Shape}, expected {y.Shape.Prepend(count)} (engine bug).");
             y.Tangent = ty;

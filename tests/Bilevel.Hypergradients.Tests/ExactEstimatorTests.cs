@@ -1,0 +1,56 @@
+using Bilevel.Hypergradients.Estimators;
+using Bilevel.Tensors;
+
+namespace Bilevel.Hypergradients.Tests;
+
+/// <summary>RGU, TRGU(T), checkpointed RGU and FGU equal the closed-form T-step hypergradient.</summary>
+public sealed class ExactEstimatorTests
+{
+    public static TheoryData<double> Momenta => new() { 0.0, Quadratic.Mu };
+
+    [Theory]
+    [MemberData(nameof(Momenta))]
+    public void ReverseUnrollingMatchesClosedForm(double momentum)
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Quadratic.Problem(steps: 15, momentum);
+        var estimate = new ReverseUnrolling().Estimate(problem, Quadratic.PhiTensor(), 0);
+        Assert.InRange(Quadratic.RelativeError(estimate.Gradient.Span, Quadratic.Exact(problem, momentum)), 0, 1e-9);
+        Assert.Equal(15, estimate.Cost.HvpCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(Momenta))]
+    public void ForwardUnrollingMatchesClosedForm(double momentum)
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Quadratic.Problem(steps: 15, momentum);
+        var estimate = new ForwardUnrolling().Estimate(problem, Quadratic.PhiTensor(), 0);
+        Assert.InRange(Quadratic.RelativeError(estimate.Gradient.Span, Quadratic.Exact(problem, momentum)), 0, 1e-9);
+    }
+
+    [Theory]
+    [MemberData(nameof(Momenta))]
+    public void TruncatedAtFullDepthAndCheckpointedEqualReverseUnrolling(double momentum)
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Quadratic.Problem(steps: 17, momentum);
+        var phi = Quadratic.PhiTensor();
+        var full = new ReverseUnrolling().Estimate(problem, phi, 0).Gradient.ToArray();
+        var truncated = new ReverseUnrolling(truncation: 17).Estimate(problem, phi, 0).Gradient.ToArray();
+        var checkpointed = new ReverseUnrolling(checkpointing: true).Estimate(problem, phi, 0).Gradient.ToArray();
+        Assert.Equal(full, truncated);
+        Assert.InRange(Quadratic.RelativeError(checkpointed, full), 0, 1e-12);
+    }
+
+    [Fact]
+    public void TruncationIsBiasedButCloserWithMoreSteps()
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Quadratic.Problem(steps: 20);
+        var exact = Quadratic.Exact(problem);
+        double Error(int k) => Quadratic.RelativeError(new ReverseUnrolling(truncation: k).Estimate(problem, Quadratic.PhiTensor(), 0).Gradient.Span, exact);
+        Assert.True(Error(2) > Error(10), "TRGU(10) should be closer to the full hypergradient than TRGU(2)");
+        Assert.True(Error(2) > 1e-3, "TRGU(2) of a 20-step unroll should be visibly biased");
+    }
+}
