@@ -105,6 +105,9 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
     /// <summary>Returns the buffer to the pool (and the tangents with it). Idempotent.</summary>
     public void Dispose()
     {
+        // Disowned, so that its scope drops it from its list: a long-lived scope whose tensors are disposed by hand
+        // (old parameters replaced each step) must not hold every one of them until it ends.
+        ((IScopedResource)this).Owner = null;
         Tangent?.Dispose();
         var s = Interlocked.Exchange(ref storage, null);
         s?.Release();
