@@ -55,6 +55,29 @@ internal static class Derivatives
         return false;
     }
 
+    [ThreadStatic] private static bool[]? needed;
+
+    /// <summary>
+    /// Whether the pullback now running must produce the cotangent of its input <paramref name="index"/>. Inputs that
+    /// are constants (data, labels, a layer's input batch) need none, and skipping them saves whole products, e.g.
+    /// the weight-sized outer product of a MatMul whose matrix is data.
+    /// </summary>
+    public static bool Needs(int index) => needed is not { } n || n[index];
+
+    internal static NeedScope Needing<T>(Tensor<T>[] inputs, Func<Tensor<T>, bool> tracked) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var previous = needed;
+        var mask = new bool[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) mask[i] = tracked(inputs[i]);
+        needed = mask;
+        return new NeedScope(previous);
+    }
+
+    internal readonly struct NeedScope(bool[]? previous) : IDisposable
+    {
+        public void Dispose() => needed = previous;
+    }
+
     /// <summary>
     /// Reshapes stacked tangents [b, ..s] to [b, 1.., ..s] of rank <paramref name="rank"/> + 1 so that they broadcast
     /// against primal operands of rank <paramref name="rank"/> by the ordinary rules.

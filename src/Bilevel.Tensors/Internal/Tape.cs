@@ -53,7 +53,9 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var node = nodes[i];
             if (node.Cotangent is not { } g) continue;
-            var inputCotangents = node.Pullback!(g);
+            Tensor<T>?[] inputCotangents;
+            using (Derivatives.Needing(node.Inputs, Tracks))
+                inputCotangents = node.Pullback!(g);
             for (int j = 0; j < node.Inputs.Length; j++)
             {
                 if (inputCotangents[j] is not { } gj || !Tracks(node.Inputs[j])) continue;

@@ -26,7 +26,7 @@ public static partial class Ops
         int r = y.Rank;
         return Derivatives.Attach(y, [a, b],
             t => TangentSum(y.Shape, t[0] is { } ta ? Derivatives.Lift(ta, r) : null, t[1] is { } tb ? Derivatives.Lift(tb, r) : null),
-            g => [SumTo(g, a.Shape), SumTo(g, b.Shape)], "add");
+            g => [Derivatives.Needs(0) ? SumTo(g, a.Shape) : null, Derivatives.Needs(1) ? SumTo(g, b.Shape) : null], "add");
     }
 
     public static Tensor<T> Sub<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
@@ -35,7 +35,7 @@ public static partial class Ops
         int r = y.Rank;
         return Derivatives.Attach(y, [a, b],
             t => TangentSum(y.Shape, t[0] is { } ta ? Derivatives.Lift(ta, r) : null, t[1] is { } tb ? Neg(Derivatives.Lift(tb, r)) : null),
-            g => [SumTo(g, a.Shape), SumTo(Neg(g), b.Shape)], "sub");
+            g => [Derivatives.Needs(0) ? SumTo(g, a.Shape) : null, Derivatives.Needs(1) ? SumTo(Neg(g), b.Shape) : null], "sub");
     }
 
     public static Tensor<T> Mul<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
@@ -44,7 +44,7 @@ public static partial class Ops
         int r = y.Rank;
         return Derivatives.Attach(y, [a, b],
             t => TangentSum(y.Shape, t[0] is { } ta ? Mul(Derivatives.Lift(ta, r), b) : null, t[1] is { } tb ? Mul(a, Derivatives.Lift(tb, r)) : null),
-            g => [SumTo(Mul(g, b), a.Shape), SumTo(Mul(g, a), b.Shape)], "mul");
+            g => [Derivatives.Needs(0) ? SumTo(Mul(g, b), a.Shape) : null, Derivatives.Needs(1) ? SumTo(Mul(g, a), b.Shape) : null], "mul");
     }
 
     public static Tensor<T> Div<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
@@ -54,7 +54,7 @@ public static partial class Ops
         // d(a/b) = da/b − db·y/b
         return Derivatives.Attach(y, [a, b],
             t => TangentSum(y.Shape, t[0] is { } ta ? Div(Derivatives.Lift(ta, r), b) : null, t[1] is { } tb ? Neg(Mul(Derivatives.Lift(tb, r), Div(y, b))) : null),
-            g => [SumTo(Div(g, b), a.Shape), SumTo(Neg(Mul(g, Div(y, b))), b.Shape)], "div");
+            g => [Derivatives.Needs(0) ? SumTo(Div(g, b), a.Shape) : null, Derivatives.Needs(1) ? SumTo(Neg(Mul(g, Div(y, b))), b.Shape) : null], "div");
     }
 
     /// <summary>

@@ -35,7 +35,8 @@ public static partial class Ops
             t => TangentSum(y.Shape,
                 t[0] is { } ta ? MatMul(Derivatives.Lift(ta, a.Rank), b, transposeA, transposeB) : null,
                 t[1] is { } tb ? MatMul(a, Derivatives.Lift(tb, b.Rank), transposeA, transposeB) : null),
-            g => [SumTo(MatMulGradA(g, b, transposeA, transposeB), a.Shape), SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape)],
+            g => [Derivatives.Needs(0) ? SumTo(MatMulGradA(g, b, transposeA, transposeB), a.Shape) : null,
+                  Derivatives.Needs(1) ? SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape) : null],
             "matmul");
     }
 
