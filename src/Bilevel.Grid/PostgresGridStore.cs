@@ -70,6 +70,9 @@ public sealed partial class PostgresGridStore : RelationalGridStore
 
     private protected override ResiliencePipeline Retry { get; }
 
+    /// <summary>The advisory lock a reaper pass must win; tests hold it to see election fail.</summary>
+    internal long ReaperLockKey => _reaperLockKey;
+
     private protected override string ClaimSql => ClaimStatement;
 
     public override async Task MigrateAsync(CancellationToken cancellationToken)
@@ -89,9 +92,10 @@ public sealed partial class PostgresGridStore : RelationalGridStore
         PostgresWorkListener listener;
         lock (_listenerGate)
             listener = _listener ??= new PostgresWorkListener(_dataSource, _channel, _hub, Options.TimeProvider, _logger);
-        var subscription = _hub.Subscribe(Options.TimeProvider);
+        // Subscribing after the first LISTEN keeps the wake-up every connection gives its subscribers from
+        // reaching one that has not missed anything.
         await listener.Listening.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return subscription;
+        return _hub.Subscribe(Options.TimeProvider);
     }
 
     public override async ValueTask DisposeAsync()
