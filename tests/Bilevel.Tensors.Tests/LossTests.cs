@@ -1,0 +1,136 @@
+namespace Bilevel.Tensors.Tests;
+
+public class LossTests
+{
+    [Fact]
+    public void SoftmaxAndLogSoftmaxMatchTheDefinition()
+    {
+        using var scope = TensorScope.Begin();
+        var x = ConvolutionTests.Random(new Random(1), 3, 4, 5);
+        foreach (int axis in new[] { 0, 1, 2, -1 })
+        {
+            int a = axis < 0 ? axis + 3 : axis;
+            var expected = new double[x.Length];
+            var strides = x.Shape.Strides();
+            var xs = x.ToArray();
+            for (int i = 0; i < xs.Length; i++)
+            {
+                int start = i - (i / strides[a] % x.Shape[a]) * strides[a];
+                double sum = 0;
+                for (int j = 0; j < x.Shape[a]; j++) sum += Math.Exp(xs[start + j * strides[a]]);
+                expected[i] = xs[i] - Math.Log(sum);
+            }
+            ConvolutionTests.AssertClose(expected, Ops.LogSoftmax(x, axis), 1e-14);
+            ConvolutionTests.AssertClose(expected.Select(Math.Exp).ToArray(), Ops.Softmax(x, axis), 1e-14);
+        }
+    }
+
+    [Fact]
+    public void SoftmaxDoesNotOverflow()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor<float>.FromArray([1000f, 1000f, -1000f, 0f], 2, 2);
+        Assert.Equal([0.5f, 0.5f, 0f, 1f], Ops.Softmax(x, 1).ToArray());
+        Assert.Equal(-MathF.Log(2), Ops.LogSoftmax(x, 1).Span[0], 6);
+    }
+
+    [Fact]
+    public void CrossEntropyMatchesTheDefinition()
+    {
+        using var scope = TensorScope.Begin();
+        var rng = new Random(2);
+        var z = ConvolutionTests.Random(rng, 4, 5);
+        int[] labels = [3, 0, 4, 3];
+        var weights = Tensor<double>.FromArray([0.5, 2, 1, 0], 4);
+        double plain = 0, weighted = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            double lse = Math.Log(Enumerable.Range(0, 5).Sum(k => Math.Exp(z.Span[i * 5 + k])));
+            double term = lse - z.Span[i * 5 + labels[i]];
+            plain += term / 4;
+            weighted += weights.Span[i] * term / 4;
+        }
+        Assert.Equal(plain, Ops.CrossEntropy(z, labels).Item(), 12);
+        Assert.Equal(weighted, Ops.CrossEntropy(z, labels, weights).Item(), 12);
+
+        // One-hot soft labels give the same loss as the indices.
+        var onehot = new double[20];
+        for (int i = 0; i < 4; i++) onehot[i * 5 + labels[i]] = 1;
+        var y = Tensor<double>.FromArray(onehot, 4, 5);
+        Assert.Equal(plain, Ops.CrossEntropy(z, y).Item(), 12);
+        Assert.Equal(weighted, Ops.CrossEntropy(z, y, weights).Item(), 12);
+        Assert.Equal(new Shape(), Ops.CrossEntropy(z, y).Shape);
+    }
+
+    [Fact]
+    public void DerivativesMatchFiniteDifferences()
+    {
+        var rng = new Random(3);
+        var z = ConvolutionTests.Random(rng, 3, 4);
+        var weights = Tensor<double>.FromArray([0.5, 2, 1], 3);
+        var soft = Ops.Softmax(ConvolutionTests.Random(rng, 3, 4), 1);
+        int[] labels = [1, 3, 0];
+        GradCheck.Check("log-softmax", v => Ops.LogSoftmax(v[0], 0), z);
+        GradCheck.Check("softmax", v => Ops.Softmax(v[0], 1), z);
+        GradCheck.Check("cross-entropy (labels)", v => Ops.CrossEntropy(v[0], labels), z);
+        GradCheck.Check("cross-entropy (labels, weights)", v => Ops.CrossEntropy(v[0], labels, v[1]), z, weights);
+        GradCheck.Check("cross-entropy (soft labels, weights)", v => Ops.CrossEntropy(v[0], v[1], v[2]), z, soft, weights);
+    }
+
+    [Fact]
+    public void CrossEntropyGradientIsSoftmaxMinusOneHotOverN()
+    {
+        using var scope = TensorScope.Begin();
+        var z = ConvolutionTests.Random(new Random(4), 2, 3);
+        int[] labels = [2, 0];
+        var g = Autodiff.Grad(v => Ops.CrossEntropy(v[0], labels), z)[0].ToArray();
+        var p = Ops.Softmax(z, 1).ToArray();
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k < 3; k++)
+                Assert.Equal((p[i * 3 + k] - (k == labels[i] ? 1 : 0)) / 2, g[i * 3 + k], 14);
+    }
+
+    [Fact]
+    public void BadInputsNameTheOpAndTheOffendingValue()
+    {
+        using var scope = TensorScope.Begin();
+        var z = Tensor<double>.Zeros(3, 4);
+        var e = Assert.Throws<ArgumentException>(() => Ops.CrossEntropy(z, [1, 4, 0]));
+        Assert.Contains("cross-entropy: label 4 at index 1 is outside [0, 4)", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Ops.CrossEntropy(z, [1, -1, 0]));
+        Assert.Contains("label -1 at index 1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Ops.CrossEntropy(z, [1, 2]));
+        Assert.Contains("2 labels for logits [3, 4]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Ops.CrossEntropy(z, [1, 2, 3], Tensor<double>.Zeros(4)));
+        Assert.Contains("sampleWeights must have shape [3]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Ops.CrossEntropy(z, Tensor<double>.Zeros(3, 5)));
+        Assert.Contains("softLabels [3, 5] must have the shape of logits [3, 4]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Ops.CrossEntropy(Tensor<double>.Zeros(3), [1, 2, 3]));
+        Assert.Contains("logits must have shape [N, K], got [3]", e.Message);
+        Assert.Throws<ArgumentException>(() => Ops.Softmax(z, 2));
+    }
+
+    [Fact]
+    public void InstanceNormNormalisesEachSampleAndChannel()
+    {
+        using var scope = TensorScope.Begin();
+        var rng = new Random(5);
+        var x = ConvolutionTests.Random(rng, 2, 3, 4, 5);
+        var gamma = ConvolutionTests.Random(rng, 3);
+        var beta = ConvolutionTests.Random(rng, 3);
+        var y = Ops.InstanceNorm(x, gamma, beta);
+        var xs = x.ToArray();
+        var expected = new double[xs.Length];
+        for (int p = 0; p < 6; p++)
+        {
+            var plane = xs.AsSpan(p * 20, 20).ToArray();
+            double mean = plane.Average(), variance = plane.Select(v => (v - mean) * (v - mean)).Average();
+            for (int i = 0; i < 20; i++)
+                expected[p * 20 + i] = (plane[i] - mean) / Math.Sqrt(variance + 1e-5) * gamma.Span[p % 3] + beta.Span[p % 3];
+        }
+        ConvolutionTests.AssertClose(expected, y, 1e-14);
+        GradCheck.Check("instance-norm", v => Ops.InstanceNorm(v[0], v[1], v[2]), x, gamma, beta);
+        var e = Assert.Throws<ArgumentException>(() => Ops.InstanceNorm(x, Tensor<double>.Zeros(4)));
+        Assert.Contains("instance-norm: gamma must have shape [3]", e.Message);
+    }
+}
