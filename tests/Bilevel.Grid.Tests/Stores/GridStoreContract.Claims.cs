@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Bilevel.Contracts;
+using Bilevel.Grid.Tests.Infrastructure;
 
 namespace Bilevel.Grid.Tests.Stores;
 
@@ -9,10 +10,10 @@ public abstract partial class GridStoreContract
     public async Task Claims_go_by_priority_then_age_and_only_to_a_worker_with_the_device_and_slots()
     {
         var (store, _) = await NewStoreAsync();
-        var low = await store.CreateSweepAsync(Infrastructure.Specs.Simple(2, priority: 0, name: "low"), Ct);
-        var high = await store.CreateSweepAsync(Infrastructure.Specs.Simple(2, priority: 5, name: "high"), Ct);
-        var cuda = await store.CreateSweepAsync(Infrastructure.Specs.Simple(1, priority: 9, device: DeviceKind.Cuda, name: "cuda"), Ct);
-        var wide = await store.CreateSweepAsync(Infrastructure.Specs.Simple(1, priority: 9, slots: 2, name: "wide"), Ct);
+        var low = await store.CreateSweepAsync(TestSpecs.Simple(2, priority: 0, name: "low"), Ct);
+        var high = await store.CreateSweepAsync(TestSpecs.Simple(2, priority: 5, name: "high"), Ct);
+        var cuda = await store.CreateSweepAsync(TestSpecs.Simple(1, priority: 9, device: DeviceKind.Cuda, name: "cuda"), Ct);
+        var wide = await store.CreateSweepAsync(TestSpecs.Simple(1, priority: 9, slots: 2, name: "wide"), Ct);
 
         var order = new List<(long Sweep, int Number)>();
         while (await ClaimAsync(store, "cpu-worker", LongLease) is { } claimed)
@@ -35,7 +36,7 @@ public abstract partial class GridStoreContract
     {
         var (store, database) = await NewStoreAsync();
         var other = Peer(database);
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
 
         var claimed = await ClaimOneAsync(store, "worker-a", LongLease);
         Assert.Null(await ClaimAsync(other, "worker-b", LongLease));
@@ -55,7 +56,7 @@ public abstract partial class GridStoreContract
         const int workers = 8;
         const int trialsPerWorker = 300;
         var (store, database) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(workers * trialsPerWorker), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(workers * trialsPerWorker), Ct);
         var claims = new ConcurrentDictionary<long, int>();
         var completions = new ConcurrentDictionary<long, int>();
 

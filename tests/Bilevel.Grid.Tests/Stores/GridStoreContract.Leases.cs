@@ -10,7 +10,7 @@ public abstract partial class GridStoreContract
     public async Task An_expired_lease_is_requeued_by_the_reaper_and_the_next_claim_resumes_from_the_checkpoint()
     {
         var (store, _) = await NewStoreAsync();
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(2), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(2), Ct);
         var healthy = await ClaimOneAsync(store, "worker-healthy", LongLease);
         var dying = await ClaimOneAsync(store, "worker-dying", ShortLease);
         Assert.Equal(LeaseWriteResult.Applied, await store.SaveProgressAsync(dying.Lease, new TrialProgress(5, [1, 2, 3], [new("loss", 5, 0.5)]), Ct));
@@ -39,7 +39,7 @@ public abstract partial class GridStoreContract
     public async Task A_trial_whose_leases_expire_max_attempts_times_fails_with_the_reason()
     {
         var (store, _) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(1, maxAttempts: 2), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(1, maxAttempts: 2), Ct);
 
         var first = await ClaimOneAsync(store, "worker-a", ShortLease);
         await ReapUntilAsync(store, first.Trial.Id, failed: false, "the first expired attempt is requeued");
@@ -62,7 +62,7 @@ public abstract partial class GridStoreContract
     {
         var (store, database) = await NewStoreAsync();
         var stale = Peer(database);
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
         var old = await ClaimOneAsync(stale, "worker-old", ShortLease);
         Assert.Equal(LeaseWriteResult.Applied, await stale.SaveProgressAsync(old.Lease, new TrialProgress(10, [10], [new("loss", 10, 1.0)]), Ct));
         await ReapUntilAsync(store, old.Trial.Id, failed: false, "the old worker's lease expires and is reaped");
@@ -96,7 +96,7 @@ public abstract partial class GridStoreContract
     public async Task A_lease_expired_by_the_database_clock_fences_writes_before_the_reaper_runs()
     {
         var (store, _) = await NewStoreAsync();
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
         var claimed = await ClaimOneAsync(store, "worker-a", ShortLease);
 
         // Switching phase is fenced but does not extend the lease: it is refused once the lease has run out.
@@ -113,7 +113,7 @@ public abstract partial class GridStoreContract
     public async Task Heartbeats_keep_a_short_lease_alive_past_its_duration()
     {
         var (store, _) = await NewStoreAsync();
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
         var claimed = await ClaimOneAsync(store, "worker-a", ShortLease);
         var firstExpiry = (await TrialAsync(store, claimed.Trial.Id)).LeaseExpiresAt!.Value;
 
@@ -137,7 +137,7 @@ public abstract partial class GridStoreContract
     public async Task Retryable_failures_requeue_until_max_attempts_and_permanent_ones_fail_at_once()
     {
         var (store, _) = await NewStoreAsync();
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1, maxAttempts: 2, name: "retry"), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1, maxAttempts: 2, name: "retry"), Ct);
 
         var first = await ClaimOneAsync(store, "worker-a", LongLease);
         Assert.Equal(LeaseWriteResult.Applied, await store.FailAsync(first.Lease, new TrialFailure("CUDA out of memory", 3, Retryable: true), Ct));
@@ -149,7 +149,7 @@ public abstract partial class GridStoreContract
         var exhausted = await TrialAsync(store, first.Trial.Id);
         Assert.Equal((TrialState.Failed, 2), (exhausted.State, exhausted.Failures));
 
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1, maxAttempts: 3, name: "diverges"), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1, maxAttempts: 3, name: "diverges"), Ct);
         var diverging = await ClaimOneAsync(store, "worker-c", LongLease);
         Assert.Equal(LeaseWriteResult.Applied, await store.FailAsync(diverging.Lease, new TrialFailure("outer loss is NaN", 42, Retryable: false), Ct));
         var diverged = await TrialAsync(store, diverging.Trial.Id);
@@ -161,7 +161,7 @@ public abstract partial class GridStoreContract
     public async Task Checkpoint_metrics_and_step_are_written_together_or_not_at_all()
     {
         var (store, database) = await NewStoreAsync();
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
         var claimed = await ClaimOneAsync(store, "worker-a", LongLease);
         Assert.Equal(LeaseWriteResult.Applied, await store.SaveProgressAsync(claimed.Lease,
             new TrialProgress(10, [10], [new("loss", 10, 1.0), new("accuracy", 10, 0.1)]), Ct));

@@ -1,4 +1,5 @@
 using Bilevel.Contracts;
+using Bilevel.Grid.Tests.Infrastructure;
 
 namespace Bilevel.Grid.Tests.Stores;
 
@@ -8,8 +9,8 @@ public abstract partial class GridStoreContract
     public async Task Trials_are_filtered_sorted_and_paged_by_cursor_or_offset()
     {
         var (store, _) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(30), Ct);
-        var other = await store.CreateSweepAsync(Infrastructure.Specs.Simple(4, name: "other"), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(30), Ct);
+        var other = await store.CreateSweepAsync(TestSpecs.Simple(4, name: "other"), Ct);
         for (var i = 0; i < 5; i++)
         {
             var claimed = await ClaimOneAsync(store, "worker-a", LongLease);
@@ -67,7 +68,7 @@ public abstract partial class GridStoreContract
     public async Task Metrics_are_read_by_name_and_step_range_and_the_best_trial_goes_by_the_last_value()
     {
         var (store, _) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(4), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(4), Ct);
         // Trial 1 has the lowest loss early on but not at the end; trial 2 ends lowest; trial 3 ends most accurate.
         double[][] losses = [[0.1, 0.9, 0.8], [0.9, 0.5, 0.2], [0.7, 0.6, 0.5]];
         double[] accuracy = [0.5, 0.6, 0.9];
@@ -102,7 +103,7 @@ public abstract partial class GridStoreContract
     public async Task Workers_report_their_slots_running_trials_and_heartbeat_age_by_the_database_clock()
     {
         var (store, _) = await NewStoreAsync();
-        await store.CreateSweepAsync(Infrastructure.Specs.Simple(2), Ct);
+        await store.CreateSweepAsync(TestSpecs.Simple(2), Ct);
         var registration = new WorkerRegistration("host-1/4242", "host-1", 4242, DeviceKind.Cpu, 4);
 
         var first = await store.RecordWorkerHeartbeatAsync(registration, Ct);
@@ -129,7 +130,7 @@ public abstract partial class GridStoreContract
         await using var signal = await store.ListenForWorkAsync(Ct);
 
         Assert.False(await signal.WaitAsync(TimeSpan.FromMilliseconds(50), Ct), "nothing was submitted yet");
-        var sweep = await submitter.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        var sweep = await submitter.CreateSweepAsync(TestSpecs.Simple(1), Ct);
         Assert.True(await signal.WaitAsync(TimeSpan.FromSeconds(15), Ct), "a new sweep wakes the listener");
 
         var claimed = await ClaimOneAsync(store, "worker-a", LongLease);

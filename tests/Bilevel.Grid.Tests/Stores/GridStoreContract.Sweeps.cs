@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bilevel.Contracts;
+using Bilevel.Grid.Tests.Infrastructure;
 
 namespace Bilevel.Grid.Tests.Stores;
 
@@ -10,7 +11,7 @@ public abstract partial class GridStoreContract
     public async Task A_sweep_is_stored_with_its_spec_and_all_its_trials_queued()
     {
         var (store, _) = await NewStoreAsync();
-        var spec = Infrastructure.Specs.Searched();
+        var spec = TestSpecs.Searched();
 
         var sweep = await store.CreateSweepAsync(spec, Ct);
 
@@ -40,7 +41,7 @@ public abstract partial class GridStoreContract
     public async Task Pausing_stops_claims_and_asks_running_trials_to_yield_and_resuming_restarts_them()
     {
         var (store, _) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(3), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(3), Ct);
         var running = await ClaimOneAsync(store, "worker-a", LongLease);
 
         Assert.Equal(new SweepTransitionResult(SweepTransitionOutcome.Applied, SweepState.Paused), await store.PauseSweepAsync(sweep.Id, Ct));
@@ -62,7 +63,7 @@ public abstract partial class GridStoreContract
     public async Task Cancelling_a_sweep_cancels_its_queued_and_running_trials_and_fences_their_workers()
     {
         var (store, _) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(3), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(3), Ct);
         var running = await ClaimOneAsync(store, "worker-a", LongLease);
 
         Assert.Equal(new SweepTransitionResult(SweepTransitionOutcome.Applied, SweepState.Cancelled), await store.CancelSweepAsync(sweep.Id, Ct));
@@ -84,7 +85,7 @@ public abstract partial class GridStoreContract
     public async Task A_sweep_completes_when_its_last_trial_ends_whether_completed_or_failed()
     {
         var (store, _) = await NewStoreAsync();
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(2), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(2), Ct);
         var first = await ClaimOneAsync(store, "worker-a", LongLease);
         var second = await ClaimOneAsync(store, "worker-b", LongLease);
 
@@ -108,7 +109,7 @@ public abstract partial class GridStoreContract
         var (store, _) = await NewStoreAsync();
         var ids = new List<long>();
         for (var i = 0; i < 5; i++)
-            ids.Add((await store.CreateSweepAsync(Infrastructure.Specs.Simple(1, name: $"s{i}"), Ct)).Id);
+            ids.Add((await store.CreateSweepAsync(TestSpecs.Simple(1, name: $"s{i}"), Ct)).Id);
         await store.PauseSweepAsync(ids[1], Ct);
 
         var seen = new List<long>();
@@ -136,7 +137,7 @@ public abstract partial class GridStoreContract
         var (store, database) = await NewStoreAsync();
         await store.MigrateAsync(Ct);
         await Task.WhenAll(Peer(database).MigrateAsync(Ct), Peer(database).MigrateAsync(Ct));
-        var sweep = await store.CreateSweepAsync(Infrastructure.Specs.Simple(1), Ct);
+        var sweep = await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
         Assert.Equal(1, sweep.Trials.Queued);
     }
 }

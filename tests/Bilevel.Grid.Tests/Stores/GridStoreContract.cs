@@ -69,5 +69,5 @@ public abstract partial class GridStoreContract : IAsyncLifetime
             expectation);
 
     protected static TrialCompletion Done(int step, params MetricSample[] metrics) =>
-        new(step, Specs.Json("""{"outerLoss": 0.25}"""), metrics);
+        new(step, TestSpecs.Json("""{"outerLoss": 0.25}"""), metrics);
 }

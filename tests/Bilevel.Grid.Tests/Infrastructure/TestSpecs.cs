@@ -4,7 +4,7 @@ using Bilevel.Contracts;
 namespace Bilevel.Grid.Tests.Infrastructure;
 
 /// <summary>Sweep specs for store tests.</summary>
-internal static class Specs
+internal static class TestSpecs
 {
     public static SweepSpec Simple(
         int trials, int priority = 0, DeviceKind device = DeviceKind.Cpu, int slots = 1, int maxAttempts = 3, string name = "sweep") => new()
