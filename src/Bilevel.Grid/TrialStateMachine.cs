@@ -5,7 +5,8 @@ namespace Bilevel.Grid;
 /// <summary>
 /// The moves a trial may make: queued → running (a claim) or cancelled; running → completed, failed, cancelled, or
 /// back to queued (an expired or released lease, a retryable failure); completed, failed and cancelled are final.
-/// Phases only go forward, I → II. The stores' SQL guards are built from these tables.
+/// Phases only go forward, I → II (the stores' phase switch only ever sets II). The stores' SQL guards are built
+/// from these tables.
 /// </summary>
 public static class TrialStateMachine
 {
@@ -29,6 +30,4 @@ public static class TrialStateMachine
     /// <summary>The states that still hold work: a sweep is complete when none of its trials is in one.</summary>
     public static IReadOnlyList<TrialState> Unfinished { get; } =
         Moves.Keys.Where(s => !IsFinal(s)).ToArray();
-
-    public static bool CanSwitchPhase(TrialPhase from, TrialPhase to) => from == TrialPhase.One && to == TrialPhase.Two;
 }
