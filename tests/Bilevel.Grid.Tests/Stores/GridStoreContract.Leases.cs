@@ -114,11 +114,13 @@ public abstract partial class GridStoreContract
     {
         var (store, _) = await NewStoreAsync();
         await store.CreateSweepAsync(TestSpecs.Simple(1), Ct);
-        var claimed = await ClaimOneAsync(store, "worker-a", ShortLease);
+        // Two seconds: a loaded machine may pause a heartbeat loop for a moment, and this test is about renewal.
+        var lease = 2 * ShortLease;
+        var claimed = await ClaimOneAsync(store, "worker-a", lease);
         var firstExpiry = (await TrialAsync(store, claimed.Trial.Id)).LeaseExpiresAt!.Value;
 
         var last = firstExpiry;
-        var until = DateTime.UtcNow + 2.5 * ShortLease;
+        var until = DateTime.UtcNow + 1.5 * lease;
         while (DateTime.UtcNow < until)
         {
             var beat = await store.HeartbeatAsync(claimed.Lease, Ct);
@@ -129,7 +131,7 @@ public abstract partial class GridStoreContract
             await Task.Delay(50, Ct);
         }
 
-        Assert.True(last - firstExpiry >= ShortLease, $"the lease moved on by the database's clock ({firstExpiry:O} → {last:O})");
+        Assert.True(last - firstExpiry >= lease, $"the lease moved on by the database's clock ({firstExpiry:O} → {last:O})");
         Assert.Equal(LeaseWriteResult.Applied, await store.CompleteAsync(claimed.Lease, Done(1), Ct));
     }
 
