@@ -130,7 +130,35 @@ public class LossTests
         }
         ConvolutionTests.AssertClose(expected, y, 1e-14);
         GradCheck.Check("instance-norm", v => Ops.InstanceNorm(v[0], v[1], v[2]), x, gamma, beta);
+        GradCheck.Check("instance-norm (no affine)", v => Ops.InstanceNorm(v[0]), x);
+        GradCheck.Check("instance-norm (gamma only)", v => Ops.InstanceNorm(v[0], v[1]), x, gamma);
+        GradCheck.Check("instance-norm (beta only)", v => Ops.InstanceNorm(v[0], null, v[1]), x, beta);
+        // Composed with a smooth function of its input, so that the Hessian mixes both paths through x.
+        GradCheck.Check("instance-norm (times x)", v => Ops.Mul(Ops.InstanceNorm(v[0], v[1], v[2]), v[0]), x, gamma, beta);
         var e = Assert.Throws<ArgumentException>(() => Ops.InstanceNorm(x, Tensor<double>.Zeros(4)));
         Assert.Contains("instance-norm: gamma must have shape [3]", e.Message);
+    }
+
+    [Fact]
+    public void InstanceNormJacobianDerivativesMatchFiniteDifferences()
+    {
+        // The pullback of the normalisation as a function of all three of its arguments: its tangent rule is what
+        // Jvp over Grad runs; its own pullback completes the primitive.
+        var rng = new Random(6);
+        var xhat = ConvolutionTests.Random(rng, 2, 2, 3, 3);
+        var r = Ops.AddScalar(Ops.Scale(ConvolutionTests.Random(rng, 2, 2, 1, 1), 0.1), 1.0);
+        var v = ConvolutionTests.Random(rng, 2, 2, 3, 3);
+        GradCheck.Check("instance-norm-jacobian", a => Ops.InstanceNormJacobian(a[0], a[1], a[2]), xhat, r, v);
+    }
+
+    [Fact]
+    public void InstanceNormIsFlatAndFiniteOnAConstantPlane()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor<double>.Full(new Shape(1, 2, 3, 3), 4.0);
+        var y = Ops.InstanceNorm(x);
+        Assert.All(y.ToArray(), v => Assert.Equal(0.0, v));
+        var g = Autodiff.Grad(a => Ops.Sum(Ops.Mul(Ops.InstanceNorm(a[0]), a[0])), x)[0];
+        Assert.All(g.ToArray(), v => Assert.True(double.IsFinite(v)));
     }
 }

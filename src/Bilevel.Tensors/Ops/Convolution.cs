@@ -101,9 +101,9 @@ public static partial class Ops
             gy =>
             {
                 var cotangents = new Tensor<T>?[inputs.Length];
-                if (NeedsCotangent(x)) cotangents[0] = Conv2dInputGradPrimitive(gy, w, x.Shape, stride, padding);
-                if (NeedsCotangent(w)) cotangents[1] = Conv2dWeightGradPrimitive(x, gy, w.Shape, stride, padding);
-                if (bias is not null && NeedsCotangent(bias)) cotangents[2] = Sum(gy, [0, 2, 3]);
+                if (Derivatives.Needs(0)) cotangents[0] = Conv2dInputGradPrimitive(gy, w, x.Shape, stride, padding);
+                if (Derivatives.Needs(1)) cotangents[1] = Conv2dWeightGradPrimitive(x, gy, w.Shape, stride, padding);
+                if (bias is not null && Derivatives.Needs(2)) cotangents[2] = Sum(gy, [0, 2, 3]);
                 return cotangents;
             }, op);
     }
@@ -137,8 +137,8 @@ public static partial class Ops
                 return sum!;
             },
             gx => [
-                NeedsCotangent(gy) ? Conv2dPrimitive(gx, w, null, stride, padding) : null,
-                NeedsCotangent(w) ? Conv2dWeightGradPrimitive(gx, gy, w.Shape, stride, padding) : null,
+                Derivatives.Needs(0) ? Conv2dPrimitive(gx, w, null, stride, padding) : null,
+                Derivatives.Needs(1) ? Conv2dWeightGradPrimitive(gx, gy, w.Shape, stride, padding) : null,
             ], op);
     }
 
@@ -173,8 +173,8 @@ public static partial class Ops
                 return sum!;
             },
             gw => [
-                NeedsCotangent(x) ? Conv2dInputGradPrimitive(gy, gw, x.Shape, stride, padding) : null,
-                NeedsCotangent(gy) ? Conv2dPrimitive(x, gw, null, stride, padding) : null,
+                Derivatives.Needs(0) ? Conv2dInputGradPrimitive(gy, gw, x.Shape, stride, padding) : null,
+                Derivatives.Needs(1) ? Conv2dPrimitive(x, gw, null, stride, padding) : null,
             ], op);
     }
 
@@ -228,11 +228,4 @@ public static partial class Ops
 
     private static Tensor<T> AddTangent<T>(Tensor<T>? sum, Tensor<T> term) where T : unmanaged, IFloatingPointIeee754<T>
         => sum is null ? term : Add(sum, term);
-
-    /// <summary>
-    /// False when a reverse pass is running and <paramref name="x"/> is not on its tape: nothing would use its
-    /// cotangent, so a pullback can skip computing it (the input images of a network's first layer).
-    /// </summary>
-    private static bool NeedsCotangent<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        => Tape<T>.Current is not { } tape || tape.Tracks(x);
 }

@@ -1,18 +1,32 @@
 using System.Numerics;
+using Bilevel.Tensors.Internal;
+using Bilevel.Tensors.Internal.Kernels;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Bilevel.Tensors;
 
 public static partial class Ops
 {
+    /// <summary>Planes (H×W) a thread should normalise before another thread pays for itself, in elements.</summary>
+    private const int MinNormElementsPerThread = 1 << 14;
+
     /// <summary>
     /// Instance normalisation of x [N, C, H, W]: each sample's channel is centred and scaled by 1/√(var + eps) over
-    /// H×W (biased variance), then scaled by gamma [C] and shifted by beta [C] when given. Composed of primitives,
-    /// so its derivatives (of any order this engine takes) come from theirs.
+    /// H×W (biased variance), then scaled by gamma [C] and shifted by beta [C] when given.
     /// </summary>
+    /// <remarks>
+    /// One primitive: a composition of means, differences and products would stream the activations a dozen times
+    /// forward and twice that backward. With x̂ = (x − μ)·r, r = 1/√(var + eps), the Jacobian of x̂ is
+    /// J v = r·(v − mean(v) − x̂·mean(x̂·v)) per plane, symmetric, so one formula is the tangent rule and the
+    /// pullback. The pullback is itself a primitive (<see cref="InstanceNormJacobian{T}"/>) with its own tangent
+    /// rule, and x̂ and r carry their tangents (ẋ̂ = J ẋ, ṙ = −r²·mean(x̂·ẋ)), so Jvp(Grad(f)) differentiates the
+    /// pullback too.
+    /// </remarks>
     public static Tensor<T> InstanceNorm<T>(Tensor<T> x, Tensor<T>? gamma = null, Tensor<T>? beta = null, double eps = 1e-5)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         const string op = "instance-norm";
+        ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 4)
             throw new ArgumentException($"{op}: x must have shape [N, C, H, W], got {x.Shape}.", nameof(x));
         int c = x.Shape[1];
@@ -22,12 +36,132 @@ public static partial class Ops
             throw new ArgumentException($"{op}: beta must have shape [{c}] (one per channel of x {x.Shape}), got {beta.Shape}.", nameof(beta));
         if (!(eps >= 0))
             throw new ArgumentException($"{op}: eps must be ≥ 0, got {eps} (x {x.Shape}).", nameof(eps));
-        int[] spatial = [2, 3];
-        var centred = Sub(x, Mean(x, spatial, keepDims: true));
-        var variance = Mean(Mul(centred, centred), spatial, keepDims: true);
-        var y = Mul(centred, Rsqrt(AddScalar(variance, T.CreateChecked(eps))));
-        if (gamma is not null) y = Mul(y, Reshape(gamma, [1, c, 1, 1]));
-        if (beta is not null) y = Add(y, Reshape(beta, [1, c, 1, 1]));
+        return InstanceNormPrimitive(x, gamma, beta, T.CreateChecked(eps));
+    }
+
+    private static Tensor<T> InstanceNormPrimitive<T>(Tensor<T> x, Tensor<T>? gamma, Tensor<T>? beta, T eps) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Shape[0], c = x.Shape[1];
+        bool affine = gamma is not null || beta is not null;
+        var xhat = Tensor<T>.Uninitialized(x.Shape);
+        var r = Tensor<T>.Uninitialized(new Shape(n, c, 1, 1));
+        var y = affine ? Tensor<T>.Uninitialized(x.Shape) : xhat;
+        NormalizeKernel(x.Buffer, xhat.Buffer, r.Buffer, gamma?.Buffer, beta?.Buffer, affine ? y.Buffer : null, n * c, c, x.Shape[2] * x.Shape[3], eps);
+        Tensor<T>[] inputs = [x, .. gamma is null ? [] : new[] { gamma }, .. beta is null ? [] : new[] { beta }];
+        int gammaIndex = gamma is null ? -1 : 1, betaIndex = beta is null ? -1 : inputs.Length - 1;
+        var channelShape = new Shape(1, c, 1, 1);
+        return Derivatives.Attach(y, inputs,
+            t =>
+            {
+                Tensor<T>? sum = null;
+                if (t[0] is { } tx)
+                {
+                    // x̂ and r are inputs of the pullback: their tangents let forward-over-reverse differentiate it.
+                    var txhat = JacobianKernel(xhat, r, tx);
+                    r.Tangent = Neg(Mul(Mean(Mul(tx, xhat), [3, 4], keepDims: true), Mul(r, r)));
+                    if (affine) xhat.Tangent = txhat;
+                    sum = gamma is null ? txhat : Mul(txhat, Reshape(gamma, channelShape));
+                }
+                if (gammaIndex >= 0 && t[gammaIndex] is { } tg)
+                    sum = AddTangent(sum, Mul(Reshape(tg, [tg.Shape[0], 1, c, 1, 1]), xhat));
+                if (betaIndex >= 0 && t[betaIndex] is { } tb)
+                {
+                    var lifted = Reshape(tb, [tb.Shape[0], 1, c, 1, 1]);
+                    sum = sum is null ? BroadcastTo(lifted, x.Shape.Prepend(tb.Shape[0])) : Add(sum, lifted);
+                }
+                return sum!;
+            },
+            g =>
+            {
+                var cotangents = new Tensor<T>?[inputs.Length];
+                // J is linear in r, and γ is constant over a plane: J(γ·g) is J with scales r·γ applied to g.
+                if (Derivatives.Needs(0))
+                    cotangents[0] = InstanceNormJacobian(xhat, gamma is null ? r : Mul(r, Reshape(gamma, channelShape)), g);
+                if (gammaIndex >= 0 && Derivatives.Needs(gammaIndex)) cotangents[gammaIndex] = Sum(Mul(g, xhat), [0, 2, 3]);
+                if (betaIndex >= 0 && Derivatives.Needs(betaIndex)) cotangents[betaIndex] = Sum(g, [0, 2, 3]);
+                return cotangents;
+            }, "instance-norm");
+    }
+
+    /// <summary>
+    /// J v = r·(v − mean(v) − x̂·mean(x̂·v)) over each H×W plane: the Jacobian of the normalisation at x̂ with scales r
+    /// [N, C, 1, 1], applied to <paramref name="v"/> [N, C, H, W]. Linear in v; used as the pullback of the
+    /// normalisation, so it has its own tangent rule (in x̂, r and v) and pullback.
+    /// </summary>
+    internal static Tensor<T> InstanceNormJacobian<T>(Tensor<T> xhat, Tensor<T> r, Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = JacobianKernel(xhat, r, v);
+        return Derivatives.Attach(y, [xhat, r, v],
+            t =>
+            {
+                // ∂/∂v: J·v̇.  ∂/∂r: (ṙ/r)·y.  ∂/∂x̂: −r·(ẋ̂·mean(x̂·v) + x̂·mean(ẋ̂·v)).
+                Tensor<T>? sum = t[2] is { } tv ? JacobianKernel(xhat, r, tv) : null;
+                if (t[1] is { } tr) sum = AddTangent(sum, Mul(Div(tr, r), y));
+                if (t[0] is { } tx)
+                {
+                    var term = Add(Mul(tx, Mean(Mul(xhat, v), [2, 3], keepDims: true)), Mul(xhat, Mean(Mul(tx, v), [3, 4], keepDims: true)));
+                    sum = AddTangent(sum, Neg(Mul(term, r)));
+                }
+                return sum!;
+            },
+            g => [
+                Derivatives.Needs(0) ? Neg(Mul(Add(Mul(g, Mean(Mul(xhat, v), [2, 3], keepDims: true)), Mul(v, Mean(Mul(xhat, g), [2, 3], keepDims: true))), r)) : null,
+                Derivatives.Needs(1) ? Div(Sum(Mul(g, y), [2, 3], keepDims: true), r) : null,
+                Derivatives.Needs(2) ? InstanceNormJacobian(xhat, r, g) : null,
+            ], "instance-norm-jacobian");
+    }
+
+    /// <summary>J v for v [.., N, C, H, W] (stacked tangents ride along in front), as a plain kernel.</summary>
+    private static Tensor<T> JacobianKernel<T>(Tensor<T> xhat, Tensor<T> r, Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int planes = xhat.Shape[0] * xhat.Shape[1], size = xhat.Shape[2] * xhat.Shape[3];
+        var y = Tensor<T>.Uninitialized(v.Shape);
+        T[] xs = xhat.Buffer, rs = r.Buffer, vs = v.Buffer, ys = y.Buffer;
+        int total = planes == 0 || size == 0 ? 0 : v.Length / size;
+        T scale = T.One / T.CreateChecked(Math.Max(1, size));
+        Parallelism.For(total, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
+        {
+            for (int p = from; p < to; p++)
+            {
+                int q = p % planes;
+                var xp = xs.AsSpan(q * size, size);
+                var vp = vs.AsSpan(p * size, size);
+                var yp = ys.AsSpan(p * size, size);
+                T meanV = TP.Sum(vp) * scale, meanXv = TP.Dot(xp, vp) * scale;
+                TP.Subtract(vp, meanV, yp);
+                TP.MultiplyAdd(xp, -meanXv, yp, yp);
+                TP.Multiply(yp, rs[q], yp);
+            }
+        });
         return y;
+    }
+
+    /// <summary>x̂ = (x − μ)·r and r per plane; with gamma or beta also y = γ·x̂ + β (γ = 1, β = 0 when absent).</summary>
+    private static void NormalizeKernel<T>(T[] x, T[] xhat, T[] r, T[]? gamma, T[]? beta, T[]? y, int planes, int channels, int size, T eps)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.One / T.CreateChecked(Math.Max(1, size));
+        Parallelism.For(planes, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
+        {
+            for (int p = from; p < to; p++)
+            {
+                var xp = x.AsSpan(p * size, size);
+                var hp = xhat.AsSpan(p * size, size);
+                T mean = TP.Sum(xp) * scale;
+                TP.Subtract(xp, mean, hp);
+                T rs = T.One / T.Sqrt(TP.SumOfSquares(hp) * scale + eps);
+                TP.Multiply(hp, rs, hp);
+                r[p] = rs;
+                if (y is null) continue;
+                var yp = y.AsSpan(p * size, size);
+                T g = gamma is null ? T.One : gamma[p % channels], b = beta is null ? T.Zero : beta[p % channels];
+                if (gamma is null) TP.Add(hp, b, yp);
+                else
+                {
+                    TP.Multiply(hp, g, yp);
+                    if (beta is not null) TP.Add(yp, b, yp);
+                }
+            }
+        });
     }
 }
