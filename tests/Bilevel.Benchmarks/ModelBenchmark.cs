@@ -47,17 +47,25 @@ public static class ModelBenchmark
         return (fwdBwd, hvp);
     }
 
-    /// <summary>Median seconds of <paramref name="repetitions"/> runs after two warm-ups, each in its own scope.</summary>
+    /// <summary>
+    /// Median seconds of <paramref name="repetitions"/> runs, each in its own scope, after a warm-up long enough
+    /// (≥ 30 calls and ≥ 1 s) for the JIT's tiered compilation to reach its optimised code.
+    /// </summary>
     private static double Median<TResult>(int repetitions, Func<TResult> body)
     {
+        var warmup = Stopwatch.StartNew();
+        for (int i = 0; i < 30 || warmup.Elapsed < TimeSpan.FromSeconds(1); i++)
+        {
+            using var scope = TensorScope.Begin();
+            body();
+        }
         var times = new double[repetitions];
-        for (int r = -2; r < repetitions; r++)
+        for (int r = 0; r < repetitions; r++)
         {
             using var scope = TensorScope.Begin();
             long start = Stopwatch.GetTimestamp();
             body();
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            if (r >= 0) times[r] = seconds;
+            times[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         Array.Sort(times);
         return times[repetitions / 2];
