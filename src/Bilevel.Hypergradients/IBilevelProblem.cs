@@ -25,6 +25,9 @@ public interface IBilevelProblem<T> where T : unmanaged, IFloatingPointIeee754<T
 
     IInnerOptimizer Optimizer { get; }
 
+    /// <summary>φ₀, where the outer optimisation starts.</summary>
+    Tensor<T> InitialPhi() => Tensor<T>.Zeros(OuterSize);
+
     /// <summary>θ₀ for outer step k (independent of φ).</summary>
     Tensor<T> InitialTheta(long outerStep);
 

@@ -1,0 +1,22 @@
+using System.Numerics;
+using System.Text.Json;
+using Bilevel.Hypergradients;
+using Bilevel.Tasks.Config;
+
+namespace Bilevel.Tasks;
+
+/// <summary>Builds a task's bilevel problem from its kind and JSON configuration: what a trial runs.</summary>
+public static class TaskCatalog
+{
+    public const string Quadratic = "quadratic";
+
+    public static IReadOnlyList<string> Kinds { get; } = [Quadratic];
+
+    /// <summary>The problem for <paramref name="kind"/>; throws <see cref="TaskConfigException"/> naming the bad field.</summary>
+    public static IBilevelProblem<T> Create<T>(string kind, JsonElement config, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
+        => kind switch
+        {
+            Quadratic => TaskConfigReader.Read<QuadraticConfig>(kind, config).Build<T>(seed),
+            _ => throw new TaskConfigException(kind, "kind", $"is not a known task; known: {string.Join(", ", Kinds)}."),
+        };
+}
