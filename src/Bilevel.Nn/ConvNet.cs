@@ -5,9 +5,10 @@ namespace Bilevel.Nn;
 
 /// <summary>
 /// The ConvNet of dataset condensation: <paramref name="depth"/> blocks of conv 3×3 SAME → ReLU → instance norm
-/// (affine) → 2×2 average pool, then a linear classifier on the flattened NCHW features.
+/// (affine) → 2×2 average pool, then a linear classifier on the flattened NCHW features. The convolutions and the
+/// classifier are Kronecker-factored layers for KFAC (<see cref="IKfacModel"/>); the instance-norm γ, β are not.
 /// </summary>
-public sealed class ConvNet : IModel
+public sealed class ConvNet : IKfacModel
 {
     private readonly (ParameterBlock Weight, ParameterBlock Bias, ParameterBlock Gamma, ParameterBlock Beta)[] blocks;
     private readonly ParameterBlock classifierWeight;
@@ -33,6 +34,8 @@ public sealed class ConvNet : IModel
         Features = channels * (height >> depth) * (width >> depth);
         classifierWeight = Layout.Add("classifier.weight", Features, classes);
         classifierBias = Layout.Add("classifier.bias", classes);
+        KfacLayers = [.. blocks.Select((b, l) => KfacLayer.Conv2d($"block{l}.conv", b.Weight, b.Bias, stride: 1, Padding.Same)),
+                      KfacLayer.Linear("classifier", classifierWeight, classifierBias)];
     }
 
     public int InChannels { get; }
@@ -46,21 +49,31 @@ public sealed class ConvNet : IModel
 
     public ParameterLayout Layout { get; } = new();
 
+    public IReadOnlyList<KfacLayer> KfacLayers { get; }
+
     public Tensor<T> Forward<T>(Tensor<T> parameters, Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        => Forward(parameters, x, null);
+
+    public Tensor<T> Forward<T>(Tensor<T> parameters, Tensor<T> x, KfacCapture<T>? capture) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Layout.CheckVector(parameters, "convnet");
+        capture?.CheckModel(this, "convnet");
         if (x.Rank != 4 || x.Shape[1] != InChannels || x.Shape[2] != Height || x.Shape[3] != Width)
             throw new ArgumentException($"convnet: input has shape {x.Shape}, expected [N, {InChannels}, {Height}, {Width}].", nameof(x));
         var h = x;
-        foreach (var (w, b, gamma, beta) in blocks)
+        for (int l = 0; l < blocks.Length; l++)
         {
+            var (w, b, gamma, beta) = blocks[l];
+            var input = h;
             h = Ops.Conv2d(h, ParameterLayout.View(parameters, w), ParameterLayout.View(parameters, b), stride: 1, Padding.Same);
+            if (capture is not null) h = capture.Tap(l, input, h);
             h = Ops.Relu(h);
             h = Ops.InstanceNorm(h, ParameterLayout.View(parameters, gamma), ParameterLayout.View(parameters, beta));
             h = Ops.AvgPool2d(h, 2, 2);
         }
         h = Ops.Reshape(h, h.Shape[0], Features);
-        return Ops.Add(Ops.MatMul(h, ParameterLayout.View(parameters, classifierWeight)), ParameterLayout.View(parameters, classifierBias));
+        var logits = Ops.Add(Ops.MatMul(h, ParameterLayout.View(parameters, classifierWeight)), ParameterLayout.View(parameters, classifierBias));
+        return capture is null ? logits : capture.Tap(blocks.Length, h, logits);
     }
 
     public Tensor<T> Initialize<T>(ulong seed) where T : unmanaged, IFloatingPointIeee754<T>

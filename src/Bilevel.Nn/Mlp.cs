@@ -5,9 +5,10 @@ namespace Bilevel.Nn;
 
 /// <summary>
 /// Fully connected layers with ReLU between them: widths [d₀, d₁, …, d_L]. Layer l has W [d_{l−1}, d_l] used as
-/// x·W (no transpose at run time) and bias b [d_l]. A single layer (two widths) is a linear model.
+/// x·W (no transpose at run time) and bias b [d_l]. A single layer (two widths) is a linear model. Every layer is
+/// a Kronecker-factored layer for KFAC (<see cref="IKfacModel"/>).
 /// </summary>
-public sealed class Mlp : IModel
+public sealed class Mlp : IKfacModel
 {
     private readonly (ParameterBlock Weight, ParameterBlock Bias)[] layers;
 
@@ -19,21 +20,30 @@ public sealed class Mlp : IModel
         layers = new (ParameterBlock, ParameterBlock)[widths.Length - 1];
         for (int l = 0; l < layers.Length; l++)
             layers[l] = (Layout.Add($"layer{l}.weight", widths[l], widths[l + 1]), Layout.Add($"layer{l}.bias", widths[l + 1]));
+        KfacLayers = layers.Select((p, l) => KfacLayer.Linear($"layer{l}", p.Weight, p.Bias)).ToArray();
     }
 
     public IReadOnlyList<int> Widths { get; }
 
     public ParameterLayout Layout { get; } = new();
 
+    public IReadOnlyList<KfacLayer> KfacLayers { get; }
+
     public Tensor<T> Forward<T>(Tensor<T> parameters, Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        => Forward(parameters, x, null);
+
+    public Tensor<T> Forward<T>(Tensor<T> parameters, Tensor<T> x, KfacCapture<T>? capture) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Layout.CheckVector(parameters, "mlp");
+        capture?.CheckModel(this, "mlp");
         if (x.Rank != 2 || x.Shape[1] != Widths[0])
             throw new ArgumentException($"mlp: input has shape {x.Shape}, expected [N, {Widths[0]}].", nameof(x));
         var h = x;
         for (int l = 0; l < layers.Length; l++)
         {
+            var input = h;
             h = Ops.Add(Ops.MatMul(h, ParameterLayout.View(parameters, layers[l].Weight)), ParameterLayout.View(parameters, layers[l].Bias));
+            if (capture is not null) h = capture.Tap(l, input, h);
             if (l < layers.Length - 1) h = Ops.Relu(h);
         }
         return h;
