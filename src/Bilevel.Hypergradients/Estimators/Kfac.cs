@@ -1,0 +1,281 @@
+using System.Numerics;
+using Bilevel.Hypergradients.Internal;
+using Bilevel.Nn;
+using Bilevel.Tensors;
+
+namespace Bilevel.Hypergradients.Estimators;
+
+/// <summary>
+/// KFAC IFT (Liao, Dangel and Yu): q ≈ H⁻¹ ∂f/∂θ with the inner Hessian approximated block-diagonally over the
+/// model's Linear and Conv layers, each block by A ⊗ G (see <see cref="KfacFactors"/>), then ∇h ≈ ∂f/∂φ − H_φθ q
+/// by one mixed product. For layer l, with V_l = ∂f/∂θ of the layer as a matrix [W | b] of shape [d_out, d_in(+1)],
+/// q_l = (G + d_G I)⁻¹ V_l (A + d_A I)⁻¹, solved by Cholesky. The damping λ' = λ + ρ (ρ: the L2 term of the inner
+/// loss, whose Hessian is ρI) is split by the π-heuristic, π = √((tr A / dim A) / (tr G / dim G)),
+/// d_A = π√λ', d_G = √λ'/π, so that (A + d_A I) ⊗ (G + d_G I) = A ⊗ G + λ'I + cross terms.
+/// </summary>
+/// <remarks>
+/// <para>The factors are state: computed on the inner minibatch of the last inner step at θ_T(φ) when the estimator
+/// has none, and refreshed when U = <see cref="RefreshInterval"/> outer steps have passed since the last refresh,
+/// as an exponential moving average F ← β F + (1 − β) F_new with β = <see cref="EmaDecay"/> (the first refresh
+/// takes F_new as is; an outer step earlier than the last refresh, as after restoring an older checkpoint,
+/// recomputes them without averaging). <see cref="State"/> and <see cref="Restore"/> let a trial checkpoint them.
+/// One instance serves one trial; it is not thread-safe.</para>
+/// <para>Parameters outside every Kronecker block (instance-norm γ, β) get a scaled identity: q_u = u / (|r| + λ),
+/// u = ∂f/∂θ on those parameters, r = uᵀHu / uᵀu the inner Hessian's Rayleigh quotient along u (one more
+/// Hessian-vector product, only when such parameters have a non-zero gradient).</para>
+/// <para>With π-damping the damped system differs from A ⊗ G + λ'I by O(√λ'), so even an exact factorisation
+/// (a linear least-squares layer) reproduces the exact IFT hypergradient only as λ → 0, with an error ∝ √λ.</para>
+/// </remarks>
+public sealed class Kfac : IHypergradientEstimator
+{
+    private KfacState? state;
+    private (KfacCholesky A, KfacCholesky G)[]? factorizations;
+    private double factorizedDamping;
+
+    public Kfac(double damping, int refreshInterval = 1, double emaDecay = 0, KfacFisher fisher = KfacFisher.Exact, int samples = 1, bool piDamping = true)
+    {
+        if (!(damping > 0) || !double.IsFinite(damping))
+            throw new ArgumentException($"kfac: damping λ must be a positive number, got {damping}.", nameof(damping));
+        if (refreshInterval < 1)
+            throw new ArgumentException($"kfac: refreshInterval U must be ≥ 1 outer step, got {refreshInterval}.", nameof(refreshInterval));
+        if (!(emaDecay >= 0 && emaDecay < 1))
+            throw new ArgumentException($"kfac: emaDecay β must be in [0, 1), got {emaDecay}.", nameof(emaDecay));
+        if (fisher is not (KfacFisher.Exact or KfacFisher.MonteCarlo))
+            throw new ArgumentException($"kfac: fisher must be Exact or MonteCarlo, got {fisher}.", nameof(fisher));
+        if (samples < 1)
+            throw new ArgumentException($"kfac: samples (Monte Carlo labels per example) must be ≥ 1, got {samples}.", nameof(samples));
+        Damping = damping;
+        RefreshInterval = refreshInterval;
+        EmaDecay = emaDecay;
+        Fisher = fisher;
+        Samples = samples;
+        PiDamping = piDamping;
+    }
+
+    /// <summary>λ &gt; 0.</summary>
+    public double Damping { get; }
+
+    /// <summary>U ≥ 1: outer steps between factor refreshes.</summary>
+    public int RefreshInterval { get; }
+
+    /// <summary>β ∈ [0, 1): weight of the old factors at a refresh (0: replace them).</summary>
+    public double EmaDecay { get; }
+
+    public KfacFisher Fisher { get; }
+
+    /// <summary>Sampled labels per example for <see cref="KfacFisher.MonteCarlo"/>.</summary>
+    public int Samples { get; }
+
+    /// <summary>Whether λ is split between the factors by the π-heuristic (else d_A = d_G = √λ).</summary>
+    public bool PiDamping { get; }
+
+    public string Name => $"kfac(lambda={Damping}, U={RefreshInterval}, decay={EmaDecay}, fisher={(Fisher == KfacFisher.Exact ? "exact" : $"mc({Samples})")}{(PiDamping ? "" : ", no-pi")})";
+
+    /// <summary>A copy of the current factors, or null before the first estimate.</summary>
+    public KfacState? State => state?.Copy();
+
+    /// <summary>Replaces the factors by a copy of <paramref name="snapshot"/> (null forgets them); checked against the model at the next estimate.</summary>
+    public void Restore(KfacState? snapshot)
+    {
+        if (snapshot is not null)
+        {
+            ArgumentNullException.ThrowIfNull(snapshot.Layers, nameof(snapshot));
+            foreach (var f in snapshot.Layers)
+                if (f is null || f.InputSize < 1 || f.OutputSize < 1 || f.A is null || f.G is null
+                    || f.A.Length != f.InputSize * f.InputSize || f.G.Length != f.OutputSize * f.OutputSize)
+                    throw new ArgumentException($"kfac: the snapshot's factors of layer {f?.Layer} do not have the sizes they declare.", nameof(snapshot));
+        }
+        state = snapshot?.Copy();
+        factorizations = null;
+    }
+
+    public HypergradientEstimate<T> Estimate<T>(IBilevelProblem<T> problem, Tensor<T> phi, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (problem is not IKfacProblem<T> kfacProblem)
+            throw new ArgumentException($"kfac: the problem ({problem.GetType().Name}) must implement IKfacProblem<T> to say which model and minibatch its inner loss uses.", nameof(problem));
+        var meter = new CostMeter();
+        var setting = new ImplicitSetting<T>(problem, phi, outerStep);
+        var batch = kfacProblem.KfacBatch(phi, outerStep, problem.UnrollSteps);
+        var layers = CheckBatch(batch, problem.InnerSize);
+
+        if (state is null || outerStep < state.Step || outerStep - state.Step >= RefreshInterval)
+            Refresh(KfacFactors.Compute(batch, setting.Theta, Fisher, Samples, problem.Seed, outerStep), outerStep);
+        CheckState(layers);
+        double damping = Damping + batch.L2;
+        if (factorizations is null || factorizedDamping != damping)
+        {
+            factorizations = Factorize(damping);
+            factorizedDamping = damping;
+        }
+
+        var gradient = ToDouble(setting.OuterThetaGradient);
+        var q = new double[gradient.Length];
+        var covered = new bool[gradient.Length];
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var layer = layers[l];
+            int rows = layer.OutputSize, cols = layer.FactorInputSize;
+            var v = new double[rows * cols];
+            layer.ToMatrix(gradient, v);
+            var (a, g) = factorizations[l];
+            g.Solve(v, cols);                    // (G + d_G I)⁻¹ V
+            var t = Transpose(v, rows, cols);
+            a.Solve(t, rows);                    // (A + d_A I)⁻¹ [(G + d_G I)⁻¹ V]ᵀ
+            layer.FromMatrix(Transpose(t, cols, rows), q);
+            Mark(covered, layer.Weight);
+            if (layer.Bias is not null) Mark(covered, layer.Bias);
+        }
+        FillUncovered(setting, gradient, covered, q);
+
+        var qTensor = Tensor<T>.Zeros(setting.OuterThetaGradient.Shape);
+        var span = qTensor.Span;
+        for (int i = 0; i < q.Length; i++) span[i] = T.CreateChecked(q[i]);
+        var hypergradient = setting.Hypergradient(qTensor);
+        meter.HvpCount = setting.HvpCount;
+        meter.InnerPasses = 1;
+        return new HypergradientEstimate<T>(hypergradient, setting.OuterLoss, meter.Report());
+    }
+
+    /// <summary>The damping split of each layer: π-heuristic (or even), for the total damping λ'.</summary>
+    internal static (double DampingA, double DampingG) Split(KfacLayerFactors f, double damping, bool piDamping)
+    {
+        double root = Math.Sqrt(damping);
+        if (!piDamping) return (root, root);
+        double meanA = Trace(f.A, f.InputSize) / f.InputSize, meanG = Trace(f.G, f.OutputSize) / f.OutputSize;
+        double pi = Math.Sqrt(meanA / meanG);
+        // A factor that vanishes (dead units, a saturated softmax) leaves π undefined: split evenly then.
+        if (!double.IsFinite(pi) || !(pi > 0)) pi = 1;
+        return (pi * root, root / pi);
+    }
+
+    private void Refresh(KfacLayerFactors[] fresh, long outerStep)
+    {
+        if (state is null || outerStep < state.Step || EmaDecay == 0)
+        {
+            state = new KfacState(outerStep, state is null || outerStep < state.Step ? 1 : state.Updates + 1, fresh);
+        }
+        else
+        {
+            if (fresh.Length != state.Layers.Count)
+                throw new ArgumentException($"kfac: the model has {fresh.Length} Kronecker layers but the factors held have {state.Layers.Count}.", "problem");
+            var mixed = new KfacLayerFactors[fresh.Length];
+            for (int l = 0; l < fresh.Length; l++)
+            {
+                var old = state.Layers[l];
+                CheckSameLayer(old, fresh[l]);
+                mixed[l] = fresh[l] with { A = Mix(old.A, fresh[l].A), G = Mix(old.G, fresh[l].G) };
+            }
+            state = new KfacState(outerStep, state.Updates + 1, mixed);
+        }
+        factorizations = null;
+    }
+
+    private (KfacCholesky A, KfacCholesky G)[] Factorize(double damping)
+    {
+        var layers = state!.Layers;
+        var result = new (KfacCholesky, KfacCholesky)[layers.Count];
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var f = layers[l];
+            var (da, dg) = Split(f, damping, PiDamping);
+            result[l] = (KfacCholesky.Factor(f.A, f.InputSize, da, $"factor A of layer {f.Layer}"),
+                         KfacCholesky.Factor(f.G, f.OutputSize, dg, $"factor G of layer {f.Layer}"));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// q_u = u / (|r| + λ) on the parameters no Kronecker block covers, r = uᵀHu / uᵀu: the identity scaled to the
+    /// curvature along u (|r| keeps the system positive where the inner loss is not convex along u).
+    /// </summary>
+    private void FillUncovered<T>(ImplicitSetting<T> setting, double[] gradient, bool[] covered, double[] q) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double uu = 0;
+        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) uu += gradient[i] * gradient[i];
+        if (uu == 0) return;
+        using var scope = TensorScope.Begin();
+        var u = Tensor<T>.Zeros(setting.OuterThetaGradient.Shape);
+        var span = u.Span;
+        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) span[i] = T.CreateChecked(gradient[i]);
+        var hu = setting.InnerHessianTimes(u).Span;
+        double uhu = 0;
+        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) uhu += gradient[i] * double.CreateChecked(hu[i]);
+        double scale = 1 / (Math.Abs(uhu / uu) + Damping);
+        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) q[i] = scale * gradient[i];
+    }
+
+    private static IReadOnlyList<KfacLayer> CheckBatch<T>(KfacBatch<T> batch, int innerSize) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(batch.Model, nameof(batch));
+        ArgumentNullException.ThrowIfNull(batch.Inputs, nameof(batch));
+        if (batch.Model.Layout.Count != innerSize)
+            throw new ArgumentException($"kfac: the model has {batch.Model.Layout.Count} parameters but θ has {innerSize}; KFAC needs θ to be exactly the model's parameter vector.", nameof(batch));
+        if (!(batch.L2 >= 0) || !double.IsFinite(batch.L2))
+            throw new ArgumentException($"kfac: the inner loss's L2 coefficient must be ≥ 0, got {batch.L2}.", nameof(batch));
+        if (batch.Likelihood is not (KfacLikelihood.Classification or KfacLikelihood.Regression))
+            throw new ArgumentException($"kfac: unknown likelihood {batch.Likelihood}.", nameof(batch));
+        var layers = batch.Model.KfacLayers;
+        var owner = new bool[innerSize];
+        foreach (var layer in layers)
+            foreach (var block in layer.Bias is null ? [layer.Weight] : new[] { layer.Weight, layer.Bias })
+                for (int i = block.Offset; i < block.Offset + block.Length; i++)
+                {
+                    if (owner[i]) throw new ArgumentException($"kfac: parameter {i} belongs to two Kronecker layers (layer {layer.Name}).", nameof(batch));
+                    owner[i] = true;
+                }
+        return layers;
+    }
+
+    private void CheckState(IReadOnlyList<KfacLayer> layers)
+    {
+        var held = state!.Layers;
+        bool same = held.Count == layers.Count;
+        for (int l = 0; same && l < layers.Count; l++)
+            same = held[l].Layer == layers[l].Name && held[l].InputSize == layers[l].FactorInputSize && held[l].OutputSize == layers[l].OutputSize;
+        if (!same)
+            throw new ArgumentException(
+                $"kfac: the factors held are for layers [{string.Join(", ", held.Select(f => $"{f.Layer} {f.OutputSize}×{f.InputSize}"))}] but the problem's model has [{string.Join(", ", layers.Select(l => $"{l.Name} {l.OutputSize}×{l.FactorInputSize}"))}]; restore a snapshot of this model's factors.",
+                "problem");
+    }
+
+    private static void CheckSameLayer(KfacLayerFactors old, KfacLayerFactors fresh)
+    {
+        if (old.Layer != fresh.Layer || old.InputSize != fresh.InputSize || old.OutputSize != fresh.OutputSize)
+            throw new ArgumentException($"kfac: the factors held for layer {old.Layer} ({old.OutputSize}×{old.InputSize}) do not fit layer {fresh.Layer} ({fresh.OutputSize}×{fresh.InputSize}) of the problem's model.", "problem");
+    }
+
+    private double[] Mix(double[] old, double[] fresh)
+    {
+        var mixed = new double[fresh.Length];
+        for (int i = 0; i < mixed.Length; i++) mixed[i] = EmaDecay * old[i] + (1 - EmaDecay) * fresh[i];
+        return mixed;
+    }
+
+    private static double Trace(double[] m, int n)
+    {
+        double t = 0;
+        for (int i = 0; i < n; i++) t += m[i * n + i];
+        return t;
+    }
+
+    private static double[] Transpose(double[] m, int rows, int cols)
+    {
+        var t = new double[m.Length];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                t[j * rows + i] = m[i * cols + j];
+        return t;
+    }
+
+    private static void Mark(bool[] covered, ParameterBlock block) => covered.AsSpan(block.Offset, block.Length).Fill(true);
+
+    private static double[] ToDouble<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var span = x.Span;
+        var result = new double[span.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = double.CreateChecked(span[i]);
+        return result;
+    }
+}
