@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Text.Json;
 using Bilevel.Hypergradients;
 using Bilevel.Tasks.Config;
+using Bilevel.Tasks.Hypercleaning;
 
 namespace Bilevel.Tasks;
 
@@ -9,14 +10,16 @@ namespace Bilevel.Tasks;
 public static class TaskCatalog
 {
     public const string Quadratic = "quadratic";
+    public const string Hypercleaning = "hypercleaning";
 
-    public static IReadOnlyList<string> Kinds { get; } = [Quadratic];
+    public static IReadOnlyList<string> Kinds { get; } = [Quadratic, Hypercleaning];
 
     /// <summary>The problem for <paramref name="kind"/>; throws <see cref="TaskConfigException"/> naming the bad field.</summary>
     public static IBilevelProblem<T> Create<T>(string kind, JsonElement config, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
         => kind switch
         {
             Quadratic => TaskConfigReader.Read<QuadraticConfig>(kind, config).Build<T>(seed),
+            Hypercleaning => TaskConfigReader.Read<HypercleaningConfig>(kind, config).Build<T>(seed),
             _ => throw new TaskConfigException(kind, "kind", $"is not a known task; known: {string.Join(", ", Kinds)}."),
         };
 }
