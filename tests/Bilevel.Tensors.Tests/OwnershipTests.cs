@@ -269,14 +269,21 @@ public sealed class ProcessMemoryCollection
 }
 
 /// <summary>
-/// A long inner loop must not grow the heap: each step's temporaries go back to the pool when its scope ends, and
-/// only the new parameters are kept. Measured between step 1,000 (pool and JIT warm) and step 10,000.
+/// A long inner loop must not grow the process: each step's temporaries go back to the pool when its scope ends, and
+/// only the new parameters are kept. Measured between step 1,000 (pool and JIT warm) and step 10,000, after an
+/// aggressive full collection, in three parts: the live managed heap (which includes the pool's pinned arrays)
+/// must grow by less than 1 MiB; the resident memory outside the GC (RSS − GC-committed: native buffers, thread
+/// stacks, JIT) by less than 16 MiB; and the memory the GC keeps committed by less than 64 MiB. The last is separate
+/// because, in a process that earlier tests left with a heap of several GiB, the GC retunes its allocation budget
+/// during the loop and keeps tens of MiB committed for it (seen: +26 MiB once, then flat) — not a leak, but enough to
+/// push the plain RSS difference past 16 MiB. In a fresh process the plain RSS grows by about 7 MiB.
 /// </summary>
 [Collection(ProcessMemoryCollection.Name)]
 public class MemoryTests
 {
-    private const long HeapBound = 1L << 20;   // 1 MiB
-    private const long RssBound = 16L << 20;   // 16 MiB
+    private const long HeapBound = 1L << 20;        // 1 MiB
+    private const long NativeBound = 16L << 20;     // 16 MiB
+    private const long CommittedBound = 64L << 20;  // 64 MiB
     private const int Batch = 32, Inputs = 64, Hidden = 32, Classes = 10;
 
     [Fact]
@@ -288,7 +295,7 @@ public class MemoryTests
         var parameters = Initial();
         const double rate = 0.2;
         double firstLoss = double.NaN, lastLoss = double.NaN;
-        long heapAt1000 = 0, rssAt1000 = 0;
+        var atStep1000 = default(Snapshot);
         for (int step = 1; step <= 10_000; step++)
         {
             var old = parameters;
@@ -302,15 +309,12 @@ public class MemoryTests
                     parameters[i] = scope.Keep(Ops.Sub(old[i], Ops.Scale(grads[i], rate)));
             }
             foreach (var p in old) p.Dispose();
-            if (step == 1_000) (heapAt1000, rssAt1000) = Measure();
+            if (step == 1_000) atStep1000 = Snapshot.Take();
         }
-        var (heapAt10000, rssAt10000) = Measure();
+        var atStep10000 = Snapshot.Take();
 
         Assert.True(double.IsFinite(lastLoss) && lastLoss < 0.5 * firstLoss, $"SGD did not train: loss {firstLoss} → {lastLoss}");
-        Assert.True(heapAt10000 - heapAt1000 < HeapBound,
-            $"managed heap grew by {(heapAt10000 - heapAt1000) / 1024.0:F0} KiB between step 1,000 ({heapAt1000 / 1024.0:F0} KiB) and step 10,000 ({heapAt10000 / 1024.0:F0} KiB); bound {HeapBound / 1024} KiB");
-        Assert.True(rssAt10000 - rssAt1000 < RssBound,
-            $"process RSS grew by {(rssAt10000 - rssAt1000) / 1048576.0:F1} MiB between step 1,000 ({rssAt1000 / 1048576.0:F1} MiB) and step 10,000 ({rssAt10000 / 1048576.0:F1} MiB); bound {RssBound >> 20} MiB");
+        AssertBounded("training step", 1_000, atStep1000, 10_000, atStep10000);
     }
 
     [Fact]
@@ -324,7 +328,7 @@ public class MemoryTests
         var rng = new Random(8);
         var v = parameters.Select(p => Tensor<double>.FromArray(Enumerable.Range(0, p.Length).Select(_ => GradCheck.Normal(rng)).ToArray(), p.Shape.ToArray())).ToArray();
         double rayleigh = double.NaN;
-        long heapAt100 = 0, rssAt100 = 0;
+        var atStep100 = default(Snapshot);
         for (int step = 1; step <= 1_000; step++)
         {
             var old = v;
@@ -337,15 +341,39 @@ public class MemoryTests
                 v = hv.Select(t => scope.Keep(Ops.Scale(t, 1 / norm))).ToArray();
             }
             foreach (var t in old) t.Dispose();
-            if (step == 100) (heapAt100, rssAt100) = Measure();
+            if (step == 100) atStep100 = Snapshot.Take();
         }
-        var (heapAt1000, rssAt1000) = Measure();
+        var atStep1000 = Snapshot.Take();
 
         Assert.True(double.IsFinite(rayleigh) && rayleigh != 0, $"power iteration gave Rayleigh quotient {rayleigh}");
-        Assert.True(heapAt1000 - heapAt100 < HeapBound,
-            $"managed heap grew by {(heapAt1000 - heapAt100) / 1024.0:F0} KiB between HVP step 100 and step 1,000; bound {HeapBound / 1024} KiB");
-        Assert.True(rssAt1000 - rssAt100 < RssBound,
-            $"process RSS grew by {(rssAt1000 - rssAt100) / 1048576.0:F1} MiB between HVP step 100 and step 1,000; bound {RssBound >> 20} MiB");
+        AssertBounded("HVP step", 100, atStep100, 1_000, atStep1000);
+    }
+
+    private static void AssertBounded(string what, int firstStep, Snapshot first, int lastStep, Snapshot last)
+    {
+        static string MiB(long bytes) => (bytes / 1048576.0).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " MiB";
+        string context = $"between {what} {firstStep:N0} ({first}) and {what} {lastStep:N0} ({last})";
+        Assert.True(last.Heap - first.Heap < HeapBound, $"live managed heap grew by {MiB(last.Heap - first.Heap)} {context}; bound {MiB(HeapBound)}");
+        Assert.True(last.Native - first.Native < NativeBound, $"resident memory outside the GC grew by {MiB(last.Native - first.Native)} {context}; bound {MiB(NativeBound)}");
+        Assert.True(last.Committed - first.Committed < CommittedBound, $"GC-committed memory grew by {MiB(last.Committed - first.Committed)} {context}; bound {MiB(CommittedBound)}");
+    }
+
+    /// <summary>Live managed bytes, GC-committed bytes and resident set, after an aggressive full collection.</summary>
+    private readonly record struct Snapshot(long Heap, long Committed, long Rss)
+    {
+        public long Native => Rss - Committed;
+
+        public static Snapshot Take()
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            return new Snapshot(GC.GetTotalMemory(forceFullCollection: false), GC.GetGCMemoryInfo().TotalCommittedBytes, Environment.WorkingSet);
+        }
+
+        public override string ToString()
+            => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"heap {Heap / 1048576.0:F1} MiB, GC-committed {Committed / 1048576.0:F1} MiB, RSS {Rss / 1048576.0:F1} MiB");
     }
 
     /// <summary>Mean softmax cross-entropy of a 64-32-10 ReLU network.</summary>
@@ -371,13 +399,5 @@ public class MemoryTests
         Tensor<double> Init(double scale, params int[] dims)
             => Tensor<double>.FromArray(Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(_ => scale * GradCheck.Normal(rng)).ToArray(), dims);
         return [Init(1 / Math.Sqrt(Inputs), Inputs, Hidden), Init(0.01, Hidden), Init(1 / Math.Sqrt(Hidden), Hidden, Classes), Init(0.01, Classes)];
-    }
-
-    private static (long Heap, long Rss) Measure()
-    {
-        long heap = GC.GetTotalMemory(forceFullCollection: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return (heap, Environment.WorkingSet);
     }
 }
