@@ -8,7 +8,7 @@ namespace Bilevel.Tensors.Internal;
 internal static class BufferPool<T> where T : unmanaged
 {
     /// <summary>Bytes the pool may hold idle; beyond this returned arrays are left to the garbage collector.</summary>
-    private const long MaxRetainedBytes = 8L << 30;
+    private const long MaxRetainedBytes = 2L << 30;
 
     private static readonly Dictionary<int, Stack<T[]>> Buckets = [];
     private static readonly Lock Gate = new();

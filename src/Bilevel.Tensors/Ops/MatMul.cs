@@ -24,6 +24,10 @@ public static partial class Ops
             throw new ArgumentException($"matmul: inner dimensions differ: a {a.Shape}{(transposeA ? "ᵀ" : "")} has {k}, b {b.Shape}{(transposeB ? "ᵀ" : "")} has {kb}.");
         var batchA = new Shape(a.Shape.Dims[..^2].ToArray());
         var batchB = new Shape(b.Shape.Dims[..^2].ToArray());
+        if (!batchA.Equals(batchB) && !BatchesBroadcast(batchA, batchB))
+            throw new ArgumentException($"matmul: batch axes of a {a.Shape} and b {b.Shape} cannot be broadcast together ({batchA} vs {batchB}).");
+        if (!BatchesBroadcast(batchA, batchB))
+            throw new ArgumentException($"matmul: batch axes of a {a.Shape} and b {b.Shape} cannot be broadcast together ({batchA} vs {batchB}).");
         var batch = Shape.Broadcast(batchA, batchB, "matmul");
         var dims = new int[batch.Rank + 2];
         batch.Dims.CopyTo(dims);
@@ -33,11 +37,18 @@ public static partial class Ops
         BatchedGemm.Run(a, b, y, transposeA, transposeB, m, n, k, batchA, batchB, batch);
         return Derivatives.Attach(y, [a, b],
             t => TangentSum(y.Shape,
-                t[0] is { } ta ? MatMul(Derivatives.Lift(ta, a.Rank), b, transposeA, transposeB) : null,
-                t[1] is { } tb ? MatMul(a, Derivatives.Lift(tb, b.Rank), transposeA, transposeB) : null),
+                t[0] is { } ta ? MatMul(Derivatives.Lift(ta, y.Rank), b, transposeA, transposeB) : null,
+                t[1] is { } tb ? MatMul(a, Derivatives.Lift(tb, y.Rank), transposeA, transposeB) : null),
             g => [Derivatives.Needs(0) ? SumTo(MatMulGradA(g, b, transposeA, transposeB), a.Shape) : null,
                   Derivatives.Needs(1) ? SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape) : null],
             "matmul");
+    }
+
+    private static bool BatchesBroadcast(Shape x, Shape y)
+    {
+        for (int i = 1; i <= Math.Min(x.Rank, y.Rank); i++)
+            if (x[^i] != y[^i] && x[^i] != 1 && y[^i] != 1) return false;
+        return true;
     }
 
     // With C = op(A)·op(B) and cotangent G: Ā = G·op(B)ᵀ read back through op, B̄ = op(A)ᵀ·G likewise.

@@ -14,7 +14,7 @@ public static partial class Ops
         Reduction.Reduce<T, SumReduce<T>>(x.Span, x.Shape, reduced, y.Span);
         var shifted = ShiftAxes(reduced);
         return Derivatives.Attach(y, [x],
-            t => Sum(t[0]!, shifted, keepDims),
+            t => shifted.Length == 0 ? t[0]! : Sum(t[0]!, shifted, keepDims),
             g => [BroadcastTo(Reshape(g, kept), x.Shape)], "sum");
     }
 
@@ -35,7 +35,7 @@ public static partial class Ops
         }
         var shifted = ShiftAxes(reduced);
         return Derivatives.Attach(y, [x],
-            t => Sum(Mul(t[0]!, weights), shifted, keepDims),
+            t => shifted.Length == 0 ? Mul(t[0]!, weights) : Sum(Mul(t[0]!, weights), shifted, keepDims),
             g => [Mul(BroadcastTo(Reshape(g, kept), x.Shape), weights)], "max");
     }
 

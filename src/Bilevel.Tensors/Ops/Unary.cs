@@ -87,9 +87,11 @@ public static partial class Ops
         for (int i = 0; i < x.Length; i++)
         {
             T v = x[i];
-            // max(v, 0) + log(1 + e), e = e^{-|v|}; for tiny e the series e − e²/2 keeps what log(1 + e) would round away.
+            // max(v, 0) + log(1 + e), e = e^{-|v|}. log(1 + e) as log(u)·e/(u − 1), u = 1 + e (Goldberg): the rounding
+            // of 1 + e cancels, so the result keeps full relative precision for every e, in float as in double.
             T e = T.Exp(-T.Abs(v));
-            T log1p = e < T.CreateTruncating(1e-6) ? e - e * e / (T.One + T.One) : T.Log(T.One + e);
+            T u = T.One + e;
+            T log1p = u == T.One ? e : T.Log(u) * e / (u - T.One);
             d[i] = T.Max(v, T.Zero) + log1p;
         }
     }

@@ -11,6 +11,9 @@ internal interface IBinaryKernel<T>
     static abstract void RowScalar(ReadOnlySpan<T> x, T y, Span<T> destination);
 
     static abstract void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> destination);
+
+    /// <summary>Neither operand varies along the run (both broadcast along the innermost axis).</summary>
+    static abstract void ScalarScalar(T x, T y, Span<T> destination);
 }
 
 internal readonly struct AddKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -18,6 +21,7 @@ internal readonly struct AddKernel<T> : IBinaryKernel<T> where T : unmanaged, IF
     public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TP.Add(x, y, d);
     public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TP.Add(x, y, d);
     public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TP.Add(y, x, d);
+    public static void ScalarScalar(T x, T y, Span<T> d) => d.Fill(x + y);
 }
 
 internal readonly struct SubtractKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -25,6 +29,7 @@ internal readonly struct SubtractKernel<T> : IBinaryKernel<T> where T : unmanage
     public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TP.Subtract(x, y, d);
     public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TP.Subtract(x, y, d);
     public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TP.Subtract(x, y, d);
+    public static void ScalarScalar(T x, T y, Span<T> d) => d.Fill(x - y);
 }
 
 internal readonly struct MultiplyKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -32,6 +37,7 @@ internal readonly struct MultiplyKernel<T> : IBinaryKernel<T> where T : unmanage
     public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TP.Multiply(x, y, d);
     public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TP.Multiply(x, y, d);
     public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TP.Multiply(y, x, d);
+    public static void ScalarScalar(T x, T y, Span<T> d) => d.Fill(x * y);
 }
 
 internal readonly struct DivideKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -39,6 +45,7 @@ internal readonly struct DivideKernel<T> : IBinaryKernel<T> where T : unmanaged,
     public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TP.Divide(x, y, d);
     public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TP.Divide(x, y, d);
     public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TP.Divide(x, y, d);
+    public static void ScalarScalar(T x, T y, Span<T> d) => d.Fill(x / y);
 }
 
 /// <summary>Selects from the second operand where the mask (first operand) is non-zero; used by Where.</summary>
@@ -60,6 +67,11 @@ internal readonly struct MaskedCopyKernel<T> : IBinaryKernel<T> where T : unmana
     {
         if (mask != T.Zero) y.CopyTo(d);
     }
+
+    public static void ScalarScalar(T mask, T y, Span<T> d)
+    {
+        if (mask != T.Zero) d.Fill(y);
+    }
 }
 
 /// <summary>Copies the first operand, broadcast; the second is ignored. Used by BroadcastTo.</summary>
@@ -68,4 +80,5 @@ internal readonly struct CopyFirstKernel<T> : IBinaryKernel<T> where T : unmanag
     public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => x.CopyTo(d);
     public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => x.CopyTo(d);
     public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => d.Fill(x);
+    public static void ScalarScalar(T x, T y, Span<T> d) => d.Fill(x);
 }

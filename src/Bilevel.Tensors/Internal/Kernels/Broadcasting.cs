@@ -63,12 +63,7 @@ internal static class Broadcasting
             if (xRow && yRow) TKernel.Rows(x.Slice(ox, inner), y.Slice(oy, inner), dr);
             else if (xRow) TKernel.RowScalar(x.Slice(ox, inner), y[oy], dr);
             else if (yRow) TKernel.ScalarRow(x[ox], y.Slice(oy, inner), dr);
-            else
-            {
-                // Only when one tensor is passed as both operands (BroadcastTo): one value fills the run.
-                TKernel.RowScalar(x.Slice(ox, 1), y[oy], dr[..1]);
-                dr.Fill(dr[0]);
-            }
+            else TKernel.ScalarScalar(x[ox], y[oy], dr);
             for (int a = rank - 2; a >= 0; a--)
             {
                 ox += layout.StridesX[a];

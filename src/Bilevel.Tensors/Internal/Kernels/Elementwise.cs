@@ -9,6 +9,8 @@ internal static class Elementwise
 
     public static void Map<T>(T[] source, T[] destination, int length, SpanMap<T> kernel)
     {
+        // Some TensorPrimitives kernels (Sigmoid) reject empty spans; an empty map has nothing to do.
+        if (length == 0) return;
         if (length < ParallelThreshold)
         {
             kernel(source.AsSpan(0, length), destination.AsSpan(0, length));
