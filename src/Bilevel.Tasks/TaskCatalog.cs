@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text.Json;
 using Bilevel.Hypergradients;
+using Bilevel.Tasks.Condensation;
 using Bilevel.Tasks.Config;
 using Bilevel.Tasks.Hypercleaning;
 
@@ -11,8 +12,9 @@ public static class TaskCatalog
 {
     public const string Quadratic = "quadratic";
     public const string Hypercleaning = "hypercleaning";
+    public const string Condensation = "condensation";
 
-    public static IReadOnlyList<string> Kinds { get; } = [Quadratic, Hypercleaning];
+    public static IReadOnlyList<string> Kinds { get; } = [Quadratic, Hypercleaning, Condensation];
 
     /// <summary>The problem for <paramref name="kind"/>; throws <see cref="TaskConfigException"/> naming the bad field.</summary>
     public static IBilevelProblem<T> Create<T>(string kind, JsonElement config, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
@@ -20,6 +22,7 @@ public static class TaskCatalog
         {
             Quadratic => TaskConfigReader.Read<QuadraticConfig>(kind, config).Build<T>(seed),
             Hypercleaning => TaskConfigReader.Read<HypercleaningConfig>(kind, config).Build<T>(seed),
+            Condensation => TaskConfigReader.Read<CondensationConfig>(kind, config).Build<T>(seed),
             _ => throw new TaskConfigException(kind, "kind", $"is not a known task; known: {string.Join(", ", Kinds)}."),
         };
 }
