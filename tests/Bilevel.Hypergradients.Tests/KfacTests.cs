@@ -33,13 +33,70 @@ public sealed class KfacTests(ITestOutputHelper output)
         var phiValues = Enumerable.Range(0, problem.OuterSize).Select(i => Math.Sin(2.0 * i)).ToArray();
         var phi = Tensor<double>.FromArray(phiValues, problem.OuterSize);
         var exact = problem.ImplicitHypergradient(phiValues);
-        double Error(double lambda, bool pi) => Quadratic.RelativeError(new Kfac(lambda, piDamping: pi).Estimate(problem, phi, 0).Gradient.Span, exact);
-        double e6 = Error(1e-6, true), e10 = Error(1e-10, true), e14 = Error(1e-14, true);
-        output.WriteLine($"relative error with π-damping: λ=1e-6 {e6:E2}, 1e-10 {e10:E2}, 1e-14 {e14:E2}; even split λ=1e-10 {Error(1e-10, false):E2}");
+        double Error(double lambda, KfacDamping mode = KfacDamping.PiHeuristic)
+            => Quadratic.RelativeError(new Kfac(lambda, dampingMode: mode).Estimate(problem, phi, 0).Gradient.Span, exact);
+        double e6 = Error(1e-6), e10 = Error(1e-10), e14 = Error(1e-14);
+        output.WriteLine($"relative error with π-damping: λ=1e-6 {e6:E2}, 1e-10 {e10:E2}, 1e-14 {e14:E2}; even split λ=1e-10 {Error(1e-10, KfacDamping.Even):E2}; " +
+                         $"exact damping λ=1e-6 {Error(1e-6, KfacDamping.Exact):E2}, 1e-12 {Error(1e-12, KfacDamping.Exact):E2}");
         // √λ falls by 100 per 1e-4 in λ: the error must follow (within a factor for the problem's constants).
         Assert.InRange(e6 / e10, 30, 300);
         Assert.InRange(e10 / e14, 30, 300);
-        Assert.True(Error(1e-2, true) > e6, "a large damping must bias the estimate more");
+        Assert.True(Error(1e-2) > e6, "a large damping must bias the estimate more");
+        // Exact damping perturbs by O(λ), not O(√λ).
+        Assert.InRange(Error(1e-12, KfacDamping.Exact), 0, 1e-9);
+    }
+
+    [Fact]
+    public void ExactDampingSolvesTheDampedSystemExactlyWhereKfacIsExact()
+    {
+        // Least squares: A ⊗ G is the Hessian, so KFAC with exact damping λ is CG on (H + λI) q = ∂f/∂θ, run to the end.
+        using var scope = TensorScope.Begin();
+        var problem = new LeastSquaresProblem();
+        var phi = Tensor<double>.FromArray(Enumerable.Range(0, problem.OuterSize).Select(i => 1.0 / (i + 1)).ToArray(), problem.OuterSize);
+        foreach (double lambda in new[] { 1e-2, 0.3 })
+        {
+            var cg = new ConjugateGradient(iterations: 3 * problem.InnerSize, damping: lambda).Estimate(problem, phi, 0);
+            Assert.True(cg.Residual < 1e-12, $"CG did not converge: residual {cg.Residual}");
+            var kfac = new Kfac(lambda, dampingMode: KfacDamping.Exact).Estimate(problem, phi, 0);
+            double error = Quadratic.RelativeError(kfac.Gradient.Span, cg.Gradient.ToArray());
+            output.WriteLine($"λ = {lambda}: exact-damped KFAC vs damped CG relative error {error:E2}");
+            Assert.InRange(error, 0, 1e-10);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(37)]
+    [InlineData(120)]
+    public void EigendecompositionReconstructsSymmetricMatrices(int n)
+    {
+        var random = new CounterRandom(9, n, "eigen");
+        // A Gram matrix of rank n/2 (repeated zero eigenvalues) plus a random symmetric part on a copy.
+        int rank = Math.Max(1, n / 2);
+        var b = new double[n * rank];
+        random.FillGaussian<double>(b);
+        var gram = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < rank; k++) gram[i * n + j] += b[i * rank + k] * b[j * rank + k];
+        var symmetric = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) symmetric[i * n + j] = symmetric[j * n + i] = random.NextGaussian();
+        foreach (var m in new[] { gram, symmetric, new double[n * n] })
+        {
+            var eigen = KfacEigen.Decompose(m, n, "test matrix");
+            var q = eigen.Vectors;
+            var reconstructed = new double[n * n];
+            var orthogonality = new double[n * n];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    for (int r = 0; r < n; r++)
+                    {
+                        reconstructed[i * n + j] += q[r * n + i] * eigen.Values[r] * q[r * n + j];
+                        orthogonality[i * n + j] += q[i * n + r] * q[j * n + r];
+                    }
+            double scale = Math.Max(1, Math.Sqrt(m.Sum(x => x * x)));
+            Assert.InRange(Math.Sqrt(m.Select((x, i) => (x - reconstructed[i]) * (x - reconstructed[i])).Sum()) / scale, 0, 1e-12);
+            Assert.InRange(Math.Sqrt(orthogonality.Select((x, i) => (x - (i / n == i % n ? 1 : 0)) * (x - (i / n == i % n ? 1 : 0))).Sum()), 0, 1e-12);
+        }
     }
 
     [Theory]
@@ -59,16 +116,20 @@ public sealed class KfacTests(ITestOutputHelper output)
         Assert.True(stationarity < 1e-3 * l2, $"the inner problem was not run to convergence: ‖∇g(θ_T)‖ = {stationarity}");
 
         var exact = new Kfac(damping: 1e-6).Estimate(problem, phi, 0);
+        var exactDamping = new Kfac(damping: 1e-6, dampingMode: KfacDamping.Exact).Estimate(problem, phi, 0);
         var sampled = new Kfac(damping: 1e-6, fisher: KfacFisher.MonteCarlo, samples: 4).Estimate(problem, phi, 0);
         var hf = new HessianFree(alpha: 1 / l2).Estimate(problem, phi, 0);
         double cosExact = Cosine(exact.Gradient.Span, cg.Gradient.Span);
         double cosSampled = Cosine(sampled.Gradient.Span, cg.Gradient.Span);
         double cosHf = Cosine(hf.Gradient.Span, cg.Gradient.Span);
-        output.WriteLine($"ρ = {l2}: cosine with converged CG: KFAC exact Fisher {cosExact:F4} (relative error {Quadratic.RelativeError(exact.Gradient.Span, cg.Gradient.ToArray()):F3}), " +
+        double errorPi = Quadratic.RelativeError(exact.Gradient.Span, cg.Gradient.ToArray());
+        double errorExactDamping = Quadratic.RelativeError(exactDamping.Gradient.Span, cg.Gradient.ToArray());
+        output.WriteLine($"ρ = {l2}: cosine with converged CG: KFAC exact Fisher {cosExact:F4} (relative error {errorPi:F3}; with exact damping cosine {Cosine(exactDamping.Gradient.Span, cg.Gradient.Span):F4}, relative error {errorExactDamping:F3}), " +
                          $"KFAC MC(4) {cosSampled:F4}, HF(1/ρ) {cosHf:F4}; ‖∇g(θ_T)‖ = {stationarity:E1}");
         Assert.True(cosExact > exactBound, $"KFAC (exact Fisher) cosine with the implicit hypergradient is {cosExact}");
         Assert.True(cosSampled > sampledBound, $"KFAC (MC Fisher, 4 samples) cosine with the implicit hypergradient is {cosSampled}");
         Assert.True(cosExact > cosHf, $"curvature should help: KFAC {cosExact} vs Hessian-free {cosHf}");
+        Assert.True(errorExactDamping < errorPi, $"exact damping adds ρ without the π cross terms and should be closer: {errorExactDamping} vs {errorPi}");
     }
 
     [Fact]
@@ -343,6 +404,7 @@ public sealed class KfacBadInputTests
         { () => new Kfac(1e-3, emaDecay: -0.1), "emaDecay" },
         { () => new Kfac(1e-3, fisher: (KfacFisher)7), "fisher" },
         { () => new Kfac(1e-3, fisher: KfacFisher.MonteCarlo, samples: 0), "samples" },
+        { () => new Kfac(1e-3, dampingMode: (KfacDamping)9), "dampingMode" },
     };
 
     [Theory]
