@@ -1,5 +1,7 @@
 using Bilevel.Contracts;
 using Bilevel.Grid;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 using Microsoft.Extensions.Options;
 
 namespace Bilevel.Silo.Api;
@@ -18,7 +20,7 @@ public static class SweepEndpoints
         sweeps.MapPost("/", SubmitAsync)
             .WithName("SubmitSweep")
             .WithSummary("Submits a sweep spec (application/json or application/yaml); its trials are queued at once.")
-            .Accepts<SweepSpec>("application/json", "application/yaml")
+            .AddOpenApiOperationTransformer(DescribeSpecBodyAsync)
             .Produces<SweepView>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -59,6 +61,23 @@ public static class SweepEndpoints
             .WithSummary("Every trial of the sweep as CSV: state, params, result fields and final metrics.")
             .Produces<string>(StatusCodes.Status200OK, CsvExport.ContentType)
             .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    // The body is read by hand (JSON or YAML by Content-Type, so that an unsupported type is a problem naming the
+    // header rather than a bare 415 from routing); the document says what it takes.
+    private static async Task DescribeSpecBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var schema = await context.GetOrCreateSchemaAsync(typeof(SweepSpec), null, cancellationToken).ConfigureAwait(false);
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "A sweep spec, as JSON or as YAML (the same fields).",
+            Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+            {
+                ["application/json"] = new() { Schema = schema },
+                ["application/yaml"] = new() { Schema = schema },
+            },
+        };
     }
 
     private static async Task<IResult> SubmitAsync(
