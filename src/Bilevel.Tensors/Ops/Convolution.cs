@@ -194,6 +194,8 @@ public static partial class Ops
         var (left, wo) = ConvGeometry.Resolve(input[3], weight[3], stride, padding);
         if (ho < 1 || wo < 1)
             throw new ArgumentException($"{op}: the {weight[2]}×{weight[3]} kernel of {weightName} {weight} does not fit {inputName} {input} with padding {(padding == ConvGeometry.SamePadding ? "same" : padding.ToString(System.Globalization.CultureInfo.InvariantCulture))}.", inputName);
+        if ((long)input[1] * weight[2] * weight[3] * ho * wo > Array.MaxLength)
+            throw new ArgumentException($"{op}: the column matrix of one image of {inputName} {input} under the kernel of {weightName} {weight} ({input[1]}·{weight[2]}·{weight[3]} × {ho}·{wo} elements) is too large.", inputName);
         return new ConvGeometry(input[0], input[1], input[2], input[3], weight[0], weight[2], weight[3], stride, top, left, ho, wo);
     }
 

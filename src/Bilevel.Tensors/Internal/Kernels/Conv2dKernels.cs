@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Bilevel.Tensors.Internal.Kernels;
 
 /// <summary>
-/// Convolution by im2col and GEMM. Images go in groups, one GEMM per group: the column matrices of a group's images
+/// Convolution by im2col and GEMM (3×3 stride-1 kernels between enough channels go to <see cref="ConvWinograd"/>). Images go in groups, one GEMM per group: the column matrices of a group's images
 /// sit side by side in one [C·kh·kw, images·Ho·Wo] matrix, so that a small output (7×7 pixels) still makes a GEMM
 /// wide enough to run at full speed. The columns are built in parallel (one task per image and channel, fixed
 /// partition) and the GEMM runs on all threads; every element is summed in an order fixed by the shapes and the
@@ -30,6 +30,11 @@ internal static class Conv2dKernels
         {
             if (bias is null) y.AsSpan(0, g.N * g.OutputImage).Clear();
             else AddBias(null, bias, y, 0, g.N, g);
+            return;
+        }
+        if (ConvWinograd.Applies(g))
+        {
+            ConvWinograd.Forward(x, w, bias, y, g);
             return;
         }
         int group = GroupSize(g);
@@ -71,6 +76,11 @@ internal static class Conv2dKernels
         if (p == 0 || o == 0)
         {
             gx.AsSpan(0, inputLength).Clear();
+            return;
+        }
+        if (ConvWinograd.Applies(g))
+        {
+            ConvWinograd.InputGrad(gy, w, gx, g);
             return;
         }
         int group = GroupSize(g);
@@ -118,6 +128,11 @@ internal static class Conv2dKernels
         if (g.N == 0 || p == 0)
         {
             gw.AsSpan(0, o * k).Clear();
+            return;
+        }
+        if (ConvWinograd.Applies(g))
+        {
+            ConvWinograd.WeightGrad(x, gy, gw, g);
             return;
         }
         int group = GroupSize(g);
