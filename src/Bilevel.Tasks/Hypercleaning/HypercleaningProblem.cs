@@ -19,10 +19,12 @@ public enum WeightMap
 /// <summary>
 /// Data hypercleaning: φ ∈ ℝⁿ weighs each (possibly mislabelled) training example, the inner problem trains a
 /// linear model or MLP on the weighted training loss, the outer loss is the cross-entropy on clean validation data.
-/// g(θ, φ; ξ_t) = Σ_{i∈ξ_t} w_i ℓ(θ; x_i, ỹ_i) / |ξ_t|, f(θ) = mean_{val} ℓ(θ; x, y), w = σ(φ) or clamp(φ, 0, 1).
-/// Minibatch ξ_t of inner step t at outer step k comes from the counter-based generator keyed by (seed, k).
+/// g(θ, φ; ξ_t) = Σ_{i∈ξ_t} w_i ℓ(θ; x_i, ỹ_i) / |ξ_t| + (ρ/2)‖θ‖², f(θ) = mean_{val} ℓ(θ; x, y), w = σ(φ) or
+/// clamp(φ, 0, 1). The decay is part of g, not of the optimizer, so that the implicit estimators' Hessian of g is
+/// the Hessian at the point the inner optimizer converges to. Minibatch ξ_t of inner step t at outer step k comes
+/// from the counter-based generator keyed by (seed, k).
 /// </summary>
-public sealed class HypercleaningProblem<T> : IBilevelProblem<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class HypercleaningProblem<T> : IKfacProblem<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly HypercleaningData data;
     private readonly Tensor<T> trainImages;
@@ -31,7 +33,7 @@ public sealed class HypercleaningProblem<T> : IBilevelProblem<T> where T : unman
     private readonly double learningRate;
     private readonly double weightDecay;
 
-    public HypercleaningProblem(HypercleaningData data, IModel model, IInnerOptimizer optimizer, int unrollSteps, int batchSize,
+    public HypercleaningProblem(HypercleaningData data, IKfacModel model, IInnerOptimizer optimizer, int unrollSteps, int batchSize,
         double learningRate, double weightDecay, WeightMap weights, ulong seed)
     {
         this.data = data;
@@ -47,7 +49,7 @@ public sealed class HypercleaningProblem<T> : IBilevelProblem<T> where T : unman
         validationImages = data.Validation.FlatImageBatch<T>(Enumerable.Range(0, data.Validation.Count).ToArray());
     }
 
-    public IModel Model { get; }
+    public IKfacModel Model { get; }
 
     public WeightMap Weights { get; }
 
@@ -68,8 +70,7 @@ public sealed class HypercleaningProblem<T> : IBilevelProblem<T> where T : unman
 
     public Tensor<T> InitialTheta(long outerStep) => Model.Initialize<T>(Seed ^ (ulong)outerStep * 0x9E3779B97F4A7C15UL);
 
-    public StepSize<T> StepSize(Tensor<T> phi, int step)
-        => new(Tensor<T>.Scalar(T.CreateChecked(learningRate)), weightDecay > 0 ? Tensor<T>.Scalar(T.CreateChecked(weightDecay)) : null);
+    public StepSize<T> StepSize(Tensor<T> phi, int step) => new(Tensor<T>.Scalar(T.CreateChecked(learningRate)));
 
     /// <summary>The training examples of inner step t: a window of a per-outer-step permutation, or all of them.</summary>
     public int[] InnerBatch(long outerStep, int step)
@@ -87,10 +88,19 @@ public sealed class HypercleaningProblem<T> : IBilevelProblem<T> where T : unman
     public Tensor<T> InnerLoss(Tensor<T> theta, Tensor<T> phi, long outerStep, int step)
     {
         var batch = InnerBatch(outerStep, step);
-        var x = batch.Length == data.Train.Count ? trainImages : Ops.Gather(trainImages, 0, batch);
         var w = Ops.Gather(ExampleWeights(phi), 0, batch);
-        return Ops.CrossEntropy(Model.Forward(theta, x), data.Train.LabelBatch(batch), w);
+        var loss = Ops.CrossEntropy(Model.Forward(theta, BatchImages(batch)), data.Train.LabelBatch(batch), w);
+        return weightDecay > 0 ? Ops.Add(loss, Ops.Scale(Ops.SquaredNorm(theta), T.CreateChecked(weightDecay / 2))) : loss;
     }
+
+    /// <summary>The model, inputs and weights of inner step t, for KFAC's curvature factors.</summary>
+    public KfacBatch<T> KfacBatch(Tensor<T> phi, long outerStep, int step)
+    {
+        var batch = InnerBatch(outerStep, step);
+        return new KfacBatch<T>((IKfacModel)Model, BatchImages(batch), KfacLikelihood.Classification, Ops.Gather(ExampleWeights(phi), 0, batch), weightDecay);
+    }
+
+    private Tensor<T> BatchImages(int[] batch) => batch.Length == data.Train.Count ? trainImages : Ops.Gather(trainImages, 0, batch);
 
     public Tensor<T> OuterLoss(Tensor<T> theta, Tensor<T> phi, long outerStep)
         => Ops.CrossEntropy(Model.Forward(theta, validationImages), data.Validation.Labels);
