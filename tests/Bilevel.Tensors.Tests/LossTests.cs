@@ -131,6 +131,7 @@ public class LossTests
         ConvolutionTests.AssertClose(expected, y, 1e-14);
         GradCheck.Check("instance-norm", v => Ops.InstanceNorm(v[0], v[1], v[2]), x, gamma, beta);
         GradCheck.Check("instance-norm (no affine)", v => Ops.InstanceNorm(v[0]), x);
+        GradCheck.Check("instance-norm (in gamma and beta only)", v => Ops.InstanceNorm(x, v[0], v[1]), gamma, beta);
         GradCheck.Check("instance-norm (gamma only)", v => Ops.InstanceNorm(v[0], v[1]), x, gamma);
         GradCheck.Check("instance-norm (beta only)", v => Ops.InstanceNorm(v[0], null, v[1]), x, beta);
         // Composed with a smooth function of its input, so that the Hessian mixes both paths through x.
@@ -149,6 +150,8 @@ public class LossTests
         var r = Ops.AddScalar(Ops.Scale(ConvolutionTests.Random(rng, 2, 2, 1, 1), 0.1), 1.0);
         var v = ConvolutionTests.Random(rng, 2, 2, 3, 3);
         GradCheck.Check("instance-norm-jacobian", a => Ops.InstanceNormJacobian(a[0], a[1], a[2]), xhat, r, v);
+        GradCheck.Check("instance-norm-jacobian (in r and v)", a => Ops.InstanceNormJacobian(xhat, a[0], a[1]), r, v);
+        GradCheck.Check("instance-norm-jacobian (in x̂)", a => Ops.InstanceNormJacobian(a[0], r, v), xhat);
     }
 
     [Fact]

@@ -51,26 +51,7 @@ public static partial class Ops
         int gammaIndex = gamma is null ? -1 : 1, betaIndex = beta is null ? -1 : inputs.Length - 1;
         var channelShape = new Shape(1, c, 1, 1);
         return Derivatives.Attach(y, inputs,
-            t =>
-            {
-                Tensor<T>? sum = null;
-                if (t[0] is { } tx)
-                {
-                    // x̂ and r are inputs of the pullback: their tangents let forward-over-reverse differentiate it.
-                    var txhat = JacobianKernel(xhat, r, tx);
-                    r.Tangent = Neg(Mul(Mean(Mul(tx, xhat), [3, 4], keepDims: true), Mul(r, r)));
-                    if (affine) xhat.Tangent = txhat;
-                    sum = gamma is null ? txhat : Mul(txhat, Reshape(gamma, channelShape));
-                }
-                if (gammaIndex >= 0 && t[gammaIndex] is { } tg)
-                    sum = AddTangent(sum, Mul(Reshape(tg, [tg.Shape[0], 1, c, 1, 1]), xhat));
-                if (betaIndex >= 0 && t[betaIndex] is { } tb)
-                {
-                    var lifted = Reshape(tb, [tb.Shape[0], 1, c, 1, 1]);
-                    sum = sum is null ? BroadcastTo(lifted, x.Shape.Prepend(tb.Shape[0])) : Add(sum, lifted);
-                }
-                return sum!;
-            },
+            t => InstanceNormTangent(xhat, r, affine, t[0], gamma, gammaIndex >= 0 ? t[gammaIndex] : null, betaIndex >= 0 ? t[betaIndex] : null),
             g =>
             {
                 var cotangents = new Tensor<T>?[inputs.Length];
@@ -92,18 +73,7 @@ public static partial class Ops
     {
         var y = JacobianKernel(xhat, r, v);
         return Derivatives.Attach(y, [xhat, r, v],
-            t =>
-            {
-                // ∂/∂v: J·v̇.  ∂/∂r: (ṙ/r)·y.  ∂/∂x̂: −r·(ẋ̂·mean(x̂·v) + x̂·mean(ẋ̂·v)).
-                Tensor<T>? sum = t[2] is { } tv ? JacobianKernel(xhat, r, tv) : null;
-                if (t[1] is { } tr) sum = AddTangent(sum, Mul(Div(tr, r), y));
-                if (t[0] is { } tx)
-                {
-                    var term = Add(Mul(tx, Mean(Mul(xhat, v), [2, 3], keepDims: true)), Mul(xhat, Mean(Mul(tx, v), [3, 4], keepDims: true)));
-                    sum = AddTangent(sum, Neg(Mul(term, r)));
-                }
-                return sum!;
-            },
+            t => JacobianTangentKernel(xhat, r, v, y, t[0], t[1], t[2]),
             g => [
                 Derivatives.Needs(0) ? Neg(Mul(Add(Mul(g, Mean(Mul(xhat, v), [2, 3], keepDims: true)), Mul(v, Mean(Mul(xhat, g), [2, 3], keepDims: true))), r)) : null,
                 Derivatives.Needs(1) ? Div(Sum(Mul(g, y), [2, 3], keepDims: true), r) : null,
@@ -134,6 +104,104 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    /// <summary>
+    /// The tangent rule of the normalisation, fused: ẋ̂ = J ẋ (kept as x̂'s tangent when the output is affine),
+    /// ṙ = −r²·mean(x̂·ẋ) (kept as r's tangent), and the output's ẏ = γ·ẋ̂ + γ̇·x̂ + β̇, in one pass per plane.
+    /// x̂ and r are inputs of the pullback; their tangents let forward-over-reverse differentiate it.
+    /// </summary>
+    private static Tensor<T> InstanceNormTangent<T>(Tensor<T> xhat, Tensor<T> r, bool affine, Tensor<T>? tx, Tensor<T>? gamma, Tensor<T>? tgamma, Tensor<T>? tbeta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = xhat.Shape[1], planes = xhat.Shape[0] * channels, size = xhat.Shape[2] * xhat.Shape[3];
+        int b = (tx ?? tgamma ?? tbeta)!.Shape[0];
+        Tensor<T>? txhat = tx is null ? null : Tensor<T>.Uninitialized(tx.Shape);
+        Tensor<T>? tr = tx is null ? null : Tensor<T>.Uninitialized(r.Shape.Prepend(b));
+        // Without gamma and beta the output is x̂ itself, and only x has a tangent.
+        var ty = affine ? Tensor<T>.Uninitialized(xhat.Shape.Prepend(b)) : txhat!;
+        T[] xs = xhat.Buffer, rs = r.Buffer;
+        T[]? txs = tx?.Buffer, txh = txhat?.Buffer, trs = tr?.Buffer, gs = gamma?.Buffer, tgs = tgamma?.Buffer, tbs = tbeta?.Buffer, tys = ty.Buffer;
+        T scale = T.One / T.CreateChecked(Math.Max(1, size));
+        Parallelism.For(b * planes, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
+        {
+            for (int p = from; p < to; p++)
+            {
+                int q = p % planes, channel = q % channels, direction = p / planes;
+                var xp = xs.AsSpan(q * size, size);
+                var yp = tys.AsSpan(p * size, size);
+                if (txs is not null)
+                {
+                    var tp = txs.AsSpan(p * size, size);
+                    var hp = txh!.AsSpan(p * size, size);
+                    T mean = TP.Sum(tp) * scale, projection = TP.Dot(xp, tp) * scale, rq = rs[q];
+                    TP.Subtract(tp, mean, hp);
+                    TP.MultiplyAdd(xp, -projection, hp, hp);
+                    TP.Multiply(hp, rq, hp);
+                    trs![p] = -(rq * rq) * projection;
+                    if (!affine) continue;
+                    TP.Multiply(hp, gs is null ? T.One : gs[channel], yp);
+                }
+                else
+                {
+                    yp.Clear();
+                }
+                if (tgs is not null) TP.MultiplyAdd(xp, tgs[direction * channels + channel], yp, yp);
+                if (tbs is not null) TP.Add(yp, tbs[direction * channels + channel], yp);
+            }
+        });
+        if (tx is not null)
+        {
+            r.Tangent = tr;
+            if (affine) xhat.Tangent = txhat;
+        }
+        return ty;
+    }
+
+    /// <summary>
+    /// The tangent rule of <see cref="InstanceNormJacobian{T}"/> at y = J v, fused per plane:
+    /// ẏ = J v̇ + (ṙ/r)·y − r·(ẋ̂·mean(x̂·v) + x̂·mean(ẋ̂·v)).
+    /// </summary>
+    private static Tensor<T> JacobianTangentKernel<T>(Tensor<T> xhat, Tensor<T> r, Tensor<T> v, Tensor<T> y, Tensor<T>? txhat, Tensor<T>? tr, Tensor<T>? tv)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int planes = xhat.Shape[0] * xhat.Shape[1], size = xhat.Shape[2] * xhat.Shape[3];
+        int b = (txhat ?? tr ?? tv)!.Shape[0];
+        var result = Tensor<T>.Uninitialized(xhat.Shape.Prepend(b));
+        T[] xs = xhat.Buffer, rs = r.Buffer, vs = v.Buffer, ys = y.Buffer, outs = result.Buffer;
+        T[]? txs = txhat?.Buffer, trs = tr?.Buffer, tvs = tv?.Buffer;
+        T scale = T.One / T.CreateChecked(Math.Max(1, size));
+        Parallelism.For(b * planes, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
+        {
+            for (int p = from; p < to; p++)
+            {
+                int q = p % planes;
+                var xp = xs.AsSpan(q * size, size);
+                var vp = vs.AsSpan(q * size, size);
+                var op = outs.AsSpan(p * size, size);
+                T xDotTv = T.Zero, txDotV = T.Zero;
+                if (tvs is not null)
+                {
+                    var tp = tvs.AsSpan(p * size, size);
+                    xDotTv = TP.Dot(xp, tp) * scale;
+                    TP.Subtract(tp, TP.Sum(tp) * scale, op);
+                }
+                else
+                {
+                    op.Clear();
+                }
+                if (txs is not null)
+                {
+                    var tp = txs.AsSpan(p * size, size);
+                    txDotV = TP.Dot(tp, vp) * scale;
+                    TP.MultiplyAdd(tp, -(TP.Dot(xp, vp) * scale), op, op);
+                }
+                TP.MultiplyAdd(xp, -(xDotTv + txDotV), op, op);
+                TP.Multiply(op, rs[q], op);
+                if (trs is not null) TP.MultiplyAdd(ys.AsSpan(q * size, size), trs[p] / rs[q], op, op);
+            }
+        });
+        return result;
     }
 
     /// <summary>x̂ = (x − μ)·r and r per plane; with gamma or beta also y = γ·x̂ + β (γ = 1, β = 0 when absent).</summary>
