@@ -171,6 +171,14 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (torch.logsumexp(logits, dim=1) - (logits * onehot).sum(dim=1)).mean()
 
 
+def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
+                           weights: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of w_i * (logsumexp(z_i) - <z_i, onehot(y_i)>), the C# side's
+    Ops.CrossEntropy(logits, labels, sampleWeights); forward-AD and double-backward safe."""
+    onehot = F.one_hot(labels.long(), logits.shape[1]).to(logits.dtype)
+    return (weights * (torch.logsumexp(logits, dim=1) - (logits * onehot).sum(dim=1))).mean()
+
+
 def num_params(model) -> int:
     return sum(math.prod(s) for _, s in model.shapes())
 
