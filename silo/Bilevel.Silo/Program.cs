@@ -1,24 +1,45 @@
-using Bilevel.Grid;
 using Bilevel.Silo.Api;
+using Bilevel.Silo.Hosting;
+using Bilevel.Silo.Worker;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
-// A minimal host until the worker side lands (its engineer takes this file over): the grid store from configuration
-// (Silo:Store = sqlite | postgres; Silo:Sqlite:Path, default bilevel.db; Silo:Postgres:ConnectionString), migrated at
-// start, and the HTTP API.
+// The silo: one ASP.NET Core host whose roles come from configuration.
+//   Silo:Roles (--roles)               api | worker | both (default both)
+//   Silo:Store:Postgres (--postgres)   an Npgsql connection string: the grid lives in PostgreSQL, schema
+//                                      Silo:Store:Schema (--schema, default bilevel); otherwise SQLite at
+//                                      Silo:Store:Sqlite (--sqlite), default grid.db in Silo:DataDirectory (--data-dir)
+//   Worker:* (see WorkerOptions)       CpuSlots (--cpu-slots), CudaSlots (--cuda-slots), WorkerId (--worker-id),
+//                                      ThreadsPerTrial, LeaseDuration, PollInterval, …
+//   Silo:Reaper:* (see ReaperOptions)  Enabled, Interval
+//   Silo:Api:* (see GridApiOptions)    Token, MaxRequestBodyBytes
+// Every silo migrates the store at start (retrying while the database is unreachable) and runs the lease reaper
+// (the store elects one pass at a time). Ctrl+C / SIGTERM: running trials checkpoint and go back to the queue.
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddSingleton<IGridStore>(_ =>
+builder.Configuration.AddCommandLine(args, SiloCommandLine.SwitchMappings);
+
+SiloRoles roles;
+try
 {
-    var silo = builder.Configuration.GetSection("Silo");
-    return string.Equals(silo["Store"], "postgres", StringComparison.OrdinalIgnoreCase)
-        ? new PostgresGridStore(new PostgresGridStoreOptions
-        {
-            ConnectionString = silo["Postgres:ConnectionString"]
-                ?? throw new InvalidOperationException("Silo:Postgres:ConnectionString is required when Silo:Store is postgres."),
-        })
-        : new SqliteGridStore(new SqliteGridStoreOptions { DatabasePath = silo["Sqlite:Path"] ?? "bilevel.db" });
-});
-builder.Services.AddGridApi(builder.Configuration);
+    roles = SiloRolesParser.Parse(builder.Configuration[SiloRolesParser.Key]);
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+    return 2;
+}
+
+builder.Services.TryAddSingleton(TimeProvider.System);
+builder.Services.AddGridStore(builder.Configuration);
+builder.Services.AddGridReaper();
+if (roles.HasFlag(SiloRoles.Worker))
+    builder.Services.AddGridWorker(builder.Configuration);
+if (roles.HasFlag(SiloRoles.Api))
+    builder.Services.AddGridApi(builder.Configuration);
 
 var app = builder.Build();
-await app.Services.GetRequiredService<IGridStore>().MigrateAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
-app.MapGridApi();
+if (roles.HasFlag(SiloRoles.Api))
+    app.MapGridApi();
+else
+    app.MapGet("/health", () => TypedResults.Ok("ok"));
 await app.RunAsync().ConfigureAwait(false);
+return 0;
