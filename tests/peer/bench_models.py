@@ -10,13 +10,15 @@ Times, each as the median of --reps runs after --warmup untimed runs (the three 
   hvp_jvp_grad_s         H v by forward-over-reverse: functorch.jvp(functorch.grad(f))
   hvp_double_backward_s  H v by reverse-over-reverse (autograd.grad with create_graph)
   hvp_best_s             min of the two HVP times
-and the peak resident-memory growth of one call of each over the memory resident just before it
-(Linux: VmHWM after resetting it through /proc/self/clear_refs, after malloc_trim, with glibc
-unmapping large blocks on free; else getrusage, which only sees growth beyond the earlier peak).
+and, measured first, the peak resident-memory growth of one call of each over the memory
+resident just before it (Linux: VmHWM after resetting it through /proc/self/clear_refs, after
+malloc_trim, with glibc mmap'ing blocks >= 128 KiB and unmapping them on free so that resident
+memory follows live memory; else getrusage, which only sees growth beyond the earlier peak).
 
---malloc cached (default) times torch with glibc keeping freed memory for reuse, as a caching
-allocator would: on this machine plain glibc spends much of a ConvNet HVP in page faults
-zeroing fresh mmap'ed temporaries. --malloc system times glibc's defaults.
+--malloc cached (default) then times torch with glibc keeping freed memory for reuse, as a
+caching allocator would: with plain glibc much of a ConvNet HVP goes to page faults zeroing
+freshly mmap'ed temporaries. --malloc system times it with the memory-measurement setting
+(glibc's default, its dynamic mmap threshold pinned at 128 KiB).
 
 Prints ONE JSON line on stdout; everything else goes to stderr.
 """
@@ -110,10 +112,23 @@ def set_malloc(cache: bool) -> bool:
     return all([bool(libc.mallopt(k, v)) for k, v in settings])
 
 
-def measure(phases, reps: int, warmup: int, rss: PeakRss):
+def peak_rss_growth(phases, rss: PeakRss):
+    """One warm-up call of each phase, then one measured call of each, with glibc unmapping
+    large blocks on free so that resident memory follows live memory."""
+    set_malloc(cache=False)
+    for fn in phases:
+        fn()
+    mib = []
+    for fn in phases:
+        rss.start()
+        fn()
+        mib.append(rss.stop_mib())
+    return mib
+
+
+def median_times(phases, reps: int, warmup: int):
     """Medians of reps, the phases interleaved round-robin so that load bursts on a noisy
-    machine hit all of them alike; then one call of each for its peak RSS growth, with
-    large blocks unmapped on free so that resident memory follows live memory."""
+    machine hit all of them alike."""
     for _ in range(warmup):
         for fn in phases:
             fn()
@@ -123,13 +138,7 @@ def measure(phases, reps: int, warmup: int, rss: PeakRss):
             t0 = time.perf_counter()
             fn()
             times[i].append(time.perf_counter() - t0)
-    set_malloc(cache=False)
-    mib = []
-    for fn in phases:
-        rss.start()
-        fn()
-        mib.append(rss.stop_mib())
-    return [statistics.median(t) for t in times], mib
+    return [statistics.median(t) for t in times]
 
 
 def main(argv=None) -> int:
@@ -145,16 +154,14 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", choices=list(DTYPES), default="float32")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--malloc", choices=["cached", "system"], default="cached",
-                    help="cached (default): glibc keeps freed memory for reuse; system: glibc defaults")
+                    help="cached (default): glibc keeps freed memory for reuse; "
+                         "system: glibc defaults, mmap threshold pinned at 128 KiB")
     args = ap.parse_args(argv)
     if args.threads < 1 or args.batch < 1 or args.reps < 1 or args.warmup < 0:
         ap.error("--threads, --batch and --reps must be >= 1 and --warmup >= 0")
     if args.depth is not None and args.model != "convnet":
         ap.error("--depth applies to --model convnet only")
 
-    malloc = "system"
-    if args.malloc == "cached":
-        malloc = "cached" if set_malloc(cache=True) else "system (mallopt unavailable)"
     torch.set_num_threads(args.threads)
     dtype = DTYPES[args.dtype]
     model = models.make_model(args.model, width=args.width, depth=args.depth)
@@ -183,6 +190,14 @@ def main(argv=None) -> int:
         (hv,) = torch.autograd.grad(g, q, grad_outputs=v)
         return hv
 
+    phases = [fwd_bwd, hvp_jvp_grad, hvp_double_backward]
+    rss = PeakRss()
+    fb_mib, jg_mib, db_mib = peak_rss_growth(phases, rss)
+
+    malloc = "system"
+    if args.malloc == "cached":
+        malloc = "cached" if set_malloc(cache=True) else "system (mallopt unavailable)"
+
     # Cheap sanity check that both HVPs compute the same thing before timing them.
     a, b = hvp_jvp_grad(), hvp_double_backward()
     tol = 1e-3 if dtype == torch.float32 else 1e-9
@@ -192,9 +207,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
 
-    rss = PeakRss()
-    (fb_s, jg_s, db_s), (fb_mib, jg_mib, db_mib) = measure(
-        [fwd_bwd, hvp_jvp_grad, hvp_double_backward], args.reps, args.warmup, rss)
+    fb_s, jg_s, db_s = median_times(phases, args.reps, args.warmup)
 
     out = {
         "model": args.model,
