@@ -3,7 +3,7 @@ namespace Bilevel.Silo.Hosting;
 /// <summary>The silo's short command-line switches and the configuration keys they set.</summary>
 public static class SiloCommandLine
 {
-    public static IReadOnlyDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    public static IDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["--roles"] = SiloRolesParser.Key,
         ["--data-dir"] = "Silo:DataDirectory",
