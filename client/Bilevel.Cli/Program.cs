@@ -1,0 +1,3 @@
+using Bilevel.Cli;
+
+return await BilevelCli.RunAsync(args).ConfigureAwait(false);
