@@ -15,7 +15,6 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// </summary>
 internal static class ConvWinograd
 {
-
     /// <summary>Below this many input or output channels the transforms cost more than the multiplications saved.</summary>
     public const int MinChannels = 16;
 
@@ -34,6 +33,7 @@ internal static class ConvWinograd
     /// </summary>
     public const int MinTilesPerPlane = 36;
 
+    /// <summary>Whether a convolution of this geometry (and its transposed and weight-gradient ops) goes this way.</summary>
     public static bool Applies(in ConvGeometry g) =>
         g.Kh == 3 && g.Kw == 3 && g.Stride == 1 && g.C >= MinChannels && g.O >= MinChannels
         && (g.Ho + 1) / 2 * ((g.Wo + 1) / 2) >= MinTilesPerPlane && (g.H + 1) / 2 * ((g.W + 1) / 2) >= MinTilesPerPlane;
