@@ -84,9 +84,9 @@ public sealed partial class TrialRunner
     private sealed class Run(TrialRunner runner, ClaimedTrial claimed, LeaseKeeper keeper, IProgress<TrialStepReport>? progress) : IDisposable
     {
         private readonly List<MetricSample> _pending = [];
+        private readonly ComputeThread _compute = new($"trial {claimed.Trial.Id}");
         private ITrialExecution? _execution;
         private TrialConfiguration? _configuration;
-        private bool _orphaned;
         private int _savedStep = -1;
         private double _bestLoss = double.PositiveInfinity;
         private int _bestStep = -1;
@@ -108,7 +108,7 @@ public sealed partial class TrialRunner
             {
                 _configuration = TrialConfiguration.Resolve(spec, claimed.Trial.Params, claimed.Trial.Seed);
                 var configuration = _configuration;
-                _execution = await Task.Run(() => TrialExecution.Create(configuration, runner._options.ThreadsPerTrial), CancellationToken.None).ConfigureAwait(false);
+                _execution = await _compute.RunAsync(() => TrialExecution.Create(configuration, runner._options.ThreadsPerTrial)).ConfigureAwait(false);
                 if (claimed.Checkpoint is { } record)
                     Restore(record);
             }
@@ -174,10 +174,11 @@ public sealed partial class TrialRunner
             return await CompleteAsync(lost).ConfigureAwait(false);
         }
 
+        /// <summary>Ends the compute thread; it disposes the execution after any step still in flight (abandoned on a lost lease).</summary>
         public void Dispose()
         {
-            if (!_orphaned)
-                _execution?.Dispose();
+            var execution = _execution;
+            _compute.Dispose(() => execution?.Dispose());
         }
 
         private void Restore(CheckpointRecord record)
@@ -333,22 +334,8 @@ public sealed partial class TrialRunner
             return document.RootElement.Clone();
         }
 
-        /// <summary>Runs one computation on the thread pool; abandons it (to finish and be disposed on its own) when the lease is lost.</summary>
-        private async Task<T> ComputeAsync<T>(Func<T> work, CancellationToken lost)
-        {
-            var task = Task.Run(work, CancellationToken.None);
-            try
-            {
-                return await task.WaitAsync(lost).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (lost.IsCancellationRequested && !task.IsCompleted)
-            {
-                _orphaned = true;
-                var execution = _execution;
-                _ = task.ContinueWith(_ => execution?.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                throw;
-            }
-        }
+        /// <summary>Runs one computation on the trial's thread; stops waiting for it (it finishes on its own) when the lease is lost.</summary>
+        private Task<T> ComputeAsync<T>(Func<T> work, CancellationToken lost) => _compute.RunAsync(work).WaitAsync(lost);
 
         /// <summary>A fenced write, retried while the database is unreachable; false (and the lease marked lost) when refused.</summary>
         private async Task<bool> WriteAsync(Func<CancellationToken, Task<LeaseWriteResult>> write, CancellationToken token)

@@ -230,6 +230,38 @@ public sealed class TrialRunnerTests : IDisposable
             (await MetricAsync(grid.Store, trial.Id, TrialMetrics.OuterLoss)).Select(m => (m.Step, m.Value)));
     }
 
+    [Fact]
+    public async Task A_paused_sweep_makes_the_runner_checkpoint_and_release_and_the_resumed_trial_ends_bit_identical()
+    {
+        // ~13 ms per step; heartbeats (which see the pause) every 500 ms.
+        var spec = QuadraticSpecs.TwoPhase(outerSteps: 200, checkpointInterval: 100, switchStep: 100, innerSize: 32, unrollSteps: 80);
+        var reference = ReferenceRuns.FinalAsync(spec);
+        await using var grid = await SqliteGrid.CreateAsync(Ct);
+        var sweep = await grid.Store.CreateSweepAsync(spec, Ct);
+        var lease = TimeSpan.FromMilliseconds(1500);
+        var runner = new TrialRunner(grid.Store, new TrialRunnerOptions { LeaseDuration = lease, ThreadsPerTrial = 1 });
+        var paused = 0;
+
+        var first = await runner.RunAsync(await grid.ClaimAsync("w", lease, Ct), spec, new SyncProgress<TrialStepReport>(r =>
+        {
+            if (r.OuterStep == 3 && Interlocked.Exchange(ref paused, 1) == 0)
+                grid.Store.PauseSweepAsync(sweep.Id, CancellationToken.None).GetAwaiter().GetResult();
+        }), CancellationToken.None, Ct);
+
+        Assert.Equal(TrialRunOutcome.Released, first.Outcome);
+        Assert.Equal("its sweep was paused", first.Reason);
+        Assert.InRange(first.OuterStep, 4, spec.OuterSteps - 1);
+        var trial = (await grid.Store.GetTrialAsync(1, Ct))!;
+        Assert.Equal(TrialState.Queued, trial.State);
+        Assert.Equal(first.OuterStep, (await grid.Store.GetCheckpointAsync(1, Ct))!.OuterStep);
+        Assert.Null(await grid.Store.ClaimAsync(new ClaimRequest("w", DeviceKind.Cpu, 1, lease), Ct));
+
+        await grid.Store.ResumeSweepAsync(sweep.Id, Ct);
+        var second = await runner.RunAsync(await grid.ClaimAsync("w", LongLease, Ct), spec, null, CancellationToken.None, Ct);
+        Assert.Equal(TrialRunOutcome.Completed, second.Outcome);
+        Assert.Equal((await reference).Phi, TrialCheckpoint.Parse((await grid.Store.GetCheckpointAsync(1, Ct))!.Payload).Phi);
+    }
+
     private async Task<IReadOnlyList<MetricSample>> MetricAsync(IGridStore store, long trialId, string name) =>
         await store.GetMetricsAsync(new MetricsRequest { TrialId = trialId, Names = [name] }, Ct);
 
