@@ -16,8 +16,26 @@ public static class BilevelCli
     public const int Failed = 1;
     public const int Interrupted = 130;
 
-    public static Task<int> RunAsync(string[] args) =>
-        RunAsync(args, AnsiConsole.Console, Console.Error, LocalWorkers.Default, CancellationToken.None);
+    /// <summary>The process's entry: Ctrl+C cancels the command (bilevel run then checkpoints and stops its workers).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        using var interrupt = new CancellationTokenSource();
+        void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        {
+            // The first Ctrl+C stops gracefully; a second one ends the process at once.
+            e.Cancel = !interrupt.IsCancellationRequested;
+            interrupt.Cancel();
+        }
+        Console.CancelKeyPress += OnCancel;
+        try
+        {
+            return await RunAsync(args, AnsiConsole.Console, Console.Error, LocalWorkers.Default, interrupt.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= OnCancel;
+        }
+    }
 
     /// <summary>Runs one command line, writing to <paramref name="console"/> and errors to <paramref name="error"/>.</summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter error, ILocalWorkers? workers, CancellationToken cancellationToken)

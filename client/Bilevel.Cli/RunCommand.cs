@@ -47,14 +47,27 @@ internal static class RunCommand
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var running = Task.Run(() => workers.RunAsync(store, slotCount, stop.Token), CancellationToken.None);
-            var finished = await ShowProgressAsync(context.Console, store, sweep, parse.GetValue(metric), running, ct).ConfigureAwait(false);
-            await stop.CancelAsync().ConfigureAwait(false);
+            SweepRecord finished;
             try
             {
-                await running.ConfigureAwait(false);
+                finished = await ShowProgressAsync(context.Console, store, sweep, parse.GetValue(metric), running, ct).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            finally
             {
+                // Also on Ctrl+C: the workers checkpoint their trials and release them before the store closes.
+                await stop.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await running.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
+                if (ct.IsCancellationRequested)
+                {
+                    context.Console.MarkupLine($"Interrupted: running trials were checkpointed. Sweep {sweep.Id} stays in {Markup.Escape(parse.GetValue(db)!.FullName)}; " +
+                        $"'bilevel silo --sqlite {Markup.Escape(parse.GetValue(db)!.FullName)}' carries it on.");
+                }
             }
             var final = await store.GetSweepAsync(sweep.Id, CancellationToken.None).ConfigureAwait(false) ?? finished;
             await WriteResultsAsync(context.Console, store, final, parse.GetValue(metric), CancellationToken.None).ConfigureAwait(false);

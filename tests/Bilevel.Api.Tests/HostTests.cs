@@ -29,6 +29,10 @@ public sealed class HostTests(ApiHost host)
             Assert.Contains(path, paths);
         }
         Assert.DoesNotContain("/dashboard.js", paths);
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
+        var submit = document.GetProperty("paths").GetProperty("/api/sweeps").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.True(submit.TryGetProperty("application/yaml", out _));
+        Assert.True(submit.TryGetProperty("application/json", out _));
     }
 
     [Fact]
