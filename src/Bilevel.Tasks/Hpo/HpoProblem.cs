@@ -88,7 +88,7 @@ public sealed class HpoProblem<T> : IBilevelProblem<T> where T : unmanaged, IFlo
         {
             double lambda = config.InitialDecay;
             // softplus⁻¹(λ) = log(eᵡ − 1), written with expm1 for small λ.
-            double value = config.DecayTransform == DecayTransform.Exp ? Math.Log(lambda) : lambda > 30 ? lambda : Math.Log(Math.Exp(lambda) - 1);
+            double value = config.DecayTransform == DecayTransform.Exp ? Math.Log(lambda) : lambda > 30 ? lambda : Math.Log(double.ExpM1(lambda));
             span.Slice(d.Offset, d.Length).Fill(T.CreateChecked(value));
         }
         if (schedule is { } s) span.Slice(s.Offset, s.Length).Fill(T.CreateChecked(Math.Log(config.LearningRate)));

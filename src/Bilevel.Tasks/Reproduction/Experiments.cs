@@ -244,8 +244,11 @@ internal static class Experiments
         double?[] times = runs.Select(r => r!.Steps.FirstOrDefault(s => s.OuterLoss <= target) is { } hit ? hit.CpuSeconds : (double?)null).ToArray();
         string Show(int i) => times[i] is { } t ? t.ToString("F2", CultureInfo.InvariantCulture) + " s" : "never";
         bool? holds = times[0] is not { } kfac ? false : runs.Skip(1).Select((_, i) => times[i + 1]).All(t => t is null || kfac < t);
+        // Single runs on a shared machine: call differences under 10 % what they are.
+        var reached = times.OfType<double>().Order().ToArray();
+        string noise = reached.Length >= 2 && reached[1] < 1.1 * reached[0] ? " (the fastest two within 10 %, inside timing noise)" : "";
         return new ClaimRecord(claim,
-            string.Create(CultureInfo.InvariantCulture, $"CPU time of the estimates to validation loss ≤ {target:F3}: KFAC {Show(0)}, CG {Show(1)}, Neumann {Show(2)}"), holds);
+            string.Create(CultureInfo.InvariantCulture, $"CPU time of the estimates to validation loss ≤ {target:F3}: KFAC {Show(0)}, CG {Show(1)}, Neumann {Show(2)}{noise}"), holds);
     }
 
     private static ClaimRecord CondensationClaim(TaskSection section)

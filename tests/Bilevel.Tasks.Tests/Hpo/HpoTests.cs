@@ -61,6 +61,20 @@ public sealed class HpoTests
         Assert.True(Math.Abs(slope - expected) <= 1e-6 * Math.Abs(expected), $"∇h·v by central differences {slope} vs reverse {expected}");
     }
 
+    [Theory]
+    [InlineData("softplus", "per-layer")]
+    [InlineData("exp", "per-parameter")]
+    [InlineData("softplus", "global")]
+    public void InitialPhiGivesTheConfiguredDecayAndLearningRate(string transform, string granularity)
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Small($$""", "decayTransform": "{{transform}}", "weightDecay": "{{granularity}}" """);
+        var phi = problem.InitialPhi();
+        foreach (double lambda in problem.DecayPerParameter(phi)!.Span) Assert.Equal(0.05, lambda, 1e-12);
+        Assert.Equal(0.3, problem.StepSize(phi, 1).LearningRate.Item(), 1e-12);
+        Assert.Equal(0.3, problem.StepSize(phi, problem.UnrollSteps).LearningRate.Item(), 1e-12);
+    }
+
     [Fact]
     public void ImplicitEstimatorsSeeTheDecayButNotTheSchedule()
     {
