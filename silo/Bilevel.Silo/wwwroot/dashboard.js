@@ -6,8 +6,20 @@
 const tokenKey = "bilevel.apiToken";
 const tokenInput = document.getElementById("token");
 const statusLine = document.getElementById("status");
-let selectedSweep = null;
-let selectedTrial = null;
+// The selection lives in the address (#sweep=3&trial=17), so a view can be bookmarked or shared.
+const fromHash = new URLSearchParams(location.hash.slice(1));
+let selectedSweep = Number(fromHash.get("sweep")) || null;
+let selectedTrial = Number(fromHash.get("trial")) || null;
+
+function select(sweep, trial) {
+  selectedSweep = sweep;
+  selectedTrial = trial;
+  const parts = [];
+  if (sweep !== null) parts.push("sweep=" + sweep);
+  if (trial !== null) parts.push("trial=" + trial);
+  history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname);
+  refresh();
+}
 
 tokenInput.value = sessionStorage.getItem(tokenKey) || "";
 tokenInput.addEventListener("change", () => {
@@ -62,7 +74,7 @@ async function loadSweeps() {
     cell(row, s.name);
     cell(row, s.state, "state-" + s.state);
     for (const n of [s.trials.queued, s.trials.running, s.trials.completed, s.trials.failed, s.trials.cancelled]) cell(row, n);
-    row.addEventListener("click", () => { selectedSweep = s.id; selectedTrial = null; refresh(); });
+    row.addEventListener("click", () => select(s.id, null));
     body.appendChild(row);
   }
 }
@@ -83,7 +95,7 @@ async function loadTrials(sweepId) {
     cell(row, t.attempt);
     cell(row, JSON.stringify(t.params));
     cell(row, t.error);
-    row.addEventListener("click", () => { selectedTrial = t.id; refresh(); });
+    row.addEventListener("click", () => select(selectedSweep, t.id));
     body.appendChild(row);
   }
 }
