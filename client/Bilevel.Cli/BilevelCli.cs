@@ -16,7 +16,7 @@ public static class BilevelCli
     public const int Failed = 1;
     public const int Interrupted = 130;
 
-    /// <summary>The process's entry: Ctrl+C cancels the command (bilevel run then checkpoints and stops its workers).</summary>
+    /// <summary>The process's entry: Ctrl+C or SIGTERM cancels the command (bilevel run then checkpoints and stops its workers).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         using var interrupt = new CancellationTokenSource();
@@ -27,6 +27,12 @@ public static class BilevelCli
             interrupt.Cancel();
         }
         Console.CancelKeyPress += OnCancel;
+        // SIGTERM (systemd, kill) stops as gracefully as the first Ctrl+C.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            interrupt.Cancel();
+        });
         try
         {
             return await RunAsync(args, AnsiConsole.Console, Console.Error, LocalWorkers.Default, interrupt.Token).ConfigureAwait(false);

@@ -53,11 +53,14 @@ public sealed class LocalWorkers : ILocalWorkers
         builder.Services.AddGridWorker(builder.Configuration);
         using var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        // Until the caller is done, or the host stops by itself (its console lifetime heard SIGTERM).
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(
+            cancellationToken, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, done.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (done.IsCancellationRequested)
         {
         }
         // Running trials checkpoint and go back to the queue (the worker's graceful shutdown).
