@@ -228,7 +228,14 @@ internal static class Experiments
         string checkpointed = Growth("rgu(checkpointed)") is { } c ? string.Create(CultureInfo.InvariantCulture, $", RGU checkpointed ×{c:F2}") : "";
         return new ClaimRecord(claim,
             string.Create(CultureInfo.InvariantCulture, $"peak memory from T = {low} to {high}: RGU ×{rgu:F2}, (FG)²U ×{fg2u:F2}{checkpointed}"),
-            fg2u < 1.1 && rgu > 1.5);
+            // Flat: within 5 %. Climbs: rises at every depth and by more than 20 % over the range.
+            fg2u < 1.05 && rgu > 1.2 && Rising("rgu"));
+
+        bool Rising(string label)
+        {
+            var series = points.Where(p => p.Estimator == label).OrderBy(p => p.UnrollSteps).Select(p => p.PeakBytes).ToArray();
+            return series.Zip(series.Skip(1)).All(pair => pair.Second > pair.First);
+        }
     }
 
     private static ClaimRecord KfacClaim(TaskSection section)

@@ -22,6 +22,8 @@ public sealed class ResultsWriterTests
             section.Runs.AddRange([ran, refused]);
             var memory = new List<MemoryPoint> { new("rgu", 5, 2_000_000, 0.1), new("rgu", 10, 4_000_000, 0.2), new("fg2u(b=4)", 5, 3_000_000, 0.1), new("fg2u(b=4)", 10, 3_000_000, 0.2) };
             var claims = new List<ClaimRecord> { Experiments.MemoryClaim(memory), new("a claim that fails", "measured", false) };
+            Assert.True(claims[0].Holds);
+            Assert.False(Experiments.MemoryClaim([new("rgu", 5, 2_000_000, 0), new("rgu", 10, 2_050_000, 0), new("fg2u(b=4)", 5, 3_000_000, 0), new("fg2u(b=4)", 10, 3_000_000, 0)]).Holds);
 
             string readme = ResultsWriter.Write(new ReproductionOptions { OutputDirectory = folder, Quick = true }, [section], memory, claims, TimeSpan.FromSeconds(3));
 
