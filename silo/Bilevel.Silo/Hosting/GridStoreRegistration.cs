@@ -1,5 +1,6 @@
 using Bilevel.Grid;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Bilevel.Silo.Hosting;
 
@@ -34,11 +35,20 @@ public static class GridStoreRegistration
         return services;
     }
 
+    /// <summary>The connection string with the session settings of <see cref="SiloStoreOptions"/>, unless it sets its own Options.</summary>
+    internal static string WithSessionLimits(SiloStoreOptions store)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(store.Postgres);
+        if (store.IdleTransactionTimeout > TimeSpan.Zero && string.IsNullOrWhiteSpace(builder.Options))
+            builder.Options = $"-c idle_in_transaction_session_timeout={(long)Math.Ceiling(store.IdleTransactionTimeout.TotalMilliseconds)}";
+        return builder.ConnectionString;
+    }
+
     private static IGridStore Create(SiloOptions options, ILoggerFactory loggers, TimeProvider time)
     {
         var grid = new GridStoreOptions { LoggerFactory = loggers, TimeProvider = time };
         if (!string.IsNullOrWhiteSpace(options.Store.Postgres))
-            return new PostgresGridStore(new PostgresGridStoreOptions { ConnectionString = options.Store.Postgres, Schema = options.Store.Schema, Grid = grid });
+            return new PostgresGridStore(new PostgresGridStoreOptions { ConnectionString = WithSessionLimits(options.Store), Schema = options.Store.Schema, Grid = grid });
         var path = options.Store.Sqlite is { Length: > 0 } file
             ? Path.GetFullPath(file)
             : Path.Combine(options.ResolveDataDirectory(), "grid.db");

@@ -40,4 +40,12 @@ public sealed class SiloStoreOptions
 
     /// <summary>The SQLite database file (<c>Silo:Store:Sqlite</c>). Default <c>grid.db</c> in the data directory.</summary>
     public string? Sqlite { get; set; }
+
+    /// <summary>
+    /// PostgreSQL ends a session of this silo that sits idle inside a transaction for longer
+    /// (<c>idle_in_transaction_session_timeout</c>), rolling it back: a worker frozen mid-write (a stopped process, a
+    /// paused VM) would otherwise keep its row locks and block the reaper and everyone else. The store's transactions
+    /// last milliseconds. Zero leaves the server's setting. <c>Silo:Store:IdleTransactionTimeout</c>. Default 10 seconds.
+    /// </summary>
+    public TimeSpan IdleTransactionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -26,9 +26,6 @@ internal sealed partial class GridWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        var problems = settings.Problems().ToArray();
-        if (problems.Length > 0)
-            throw new OptionsValidationException(WorkerOptions.SectionName, typeof(WorkerOptions), problems);
         // Graceful shutdown starts at ApplicationStopping, before the host stops its services.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
         var token = stopping.Token;

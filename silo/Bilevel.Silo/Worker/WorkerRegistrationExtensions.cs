@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Bilevel.Silo.Worker;
 
 /// <summary>Registers the worker role's services.</summary>
@@ -12,7 +14,8 @@ public static class WorkerRegistrationExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
         services.AddHostedService<GridWorker>();
         return services;
     }
@@ -23,5 +26,15 @@ public static class WorkerRegistrationExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddHostedService<GridReaper>();
         return services;
+    }
+}
+
+/// <summary>Refuses to start a worker with impossible settings, naming each key.</summary>
+internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkerOptions options)
+    {
+        var problems = options.Problems().ToArray();
+        return problems.Length == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -15,7 +15,9 @@ public static class GridResilience
     /// <summary>
     /// True for failures that a later attempt may not meet: a <see cref="DbException"/> the provider marks transient,
     /// or whose SQLSTATE is of class 08 (connection exception), 53 (insufficient resources) or 57P (operator
-    /// intervention: admin/crash shutdown, cannot connect now), 40001 or 40P01; socket, I/O and timeout errors.
+    /// intervention: admin/crash shutdown, cannot connect now, idle session timeout), 25P03 (the server ended a session
+    /// idle in a transaction), 40001 or 40P01; socket, I/O and timeout errors. A retried write that had committed
+    /// before its connection broke is harmless: writes are fenced by the lease and idempotent within it.
     /// </summary>
     public static bool IsTransient(Exception exception) => exception switch
     {
@@ -23,7 +25,7 @@ public static class GridResilience
             state.StartsWith("08", StringComparison.Ordinal) ||
             state.StartsWith("53", StringComparison.Ordinal) ||
             state.StartsWith("57P", StringComparison.Ordinal) ||
-            state is "40001" or "40P01") || (db.InnerException is { } inner && IsTransient(inner)),
+            state is "25P03" or "40001" or "40P01") || (db.InnerException is { } inner && IsTransient(inner)),
         SocketException or IOException or TimeoutException => true,
         _ => false,
     };

@@ -248,8 +248,10 @@ public sealed partial class TrialRunner
         {
             using var timeout = new CancellationTokenSource(runner._options.StopWriteTimeout, runner._time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, keeper.LostToken);
-            if (!await SaveAsync(linked.Token).ConfigureAwait(false)
-                || !await WriteAsync(ct => runner._store.ReleaseAsync(Lease, ct), linked.Token).ConfigureAwait(false))
+            if (!await SaveAsync(linked.Token).ConfigureAwait(false))
+                return Lost();
+            await keeper.StopHeartbeatsAsync().ConfigureAwait(false);
+            if (!await WriteAsync(ct => runner._store.ReleaseAsync(Lease, ct), linked.Token).ConfigureAwait(false))
                 return Lost();
             LogReleased(Logger, TrialId, Step, why);
             return new TrialRunResult(TrialRunOutcome.Released, Step, why);
@@ -258,6 +260,7 @@ public sealed partial class TrialRunner
         private async Task<TrialRunResult> FailAsync(string reason, int? outerStep, bool retryable, CancellationToken token)
         {
             var failure = new TrialFailure(reason, outerStep, retryable);
+            await keeper.StopHeartbeatsAsync().ConfigureAwait(false);
             if (!await WriteAsync(ct => runner._store.FailAsync(Lease, failure, ct), token).ConfigureAwait(false))
                 return Lost();
             LogFailed(Logger, TrialId, Lease.Attempt, outerStep ?? Step, reason, retryable);
@@ -292,6 +295,7 @@ public sealed partial class TrialRunner
             }
             var result = ResultJson(finalLoss, summary);
             var completion = new TrialCompletion(outerSteps, result, [.. _pending], Capture(outerSteps));
+            await keeper.StopHeartbeatsAsync().ConfigureAwait(false);
             if (!await WriteAsync(ct => runner._store.CompleteAsync(Lease, completion, ct), token).ConfigureAwait(false))
                 return Lost();
             _pending.Clear();

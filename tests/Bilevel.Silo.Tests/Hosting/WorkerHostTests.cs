@@ -79,6 +79,28 @@ public sealed class WorkerHostTests : IAsyncLifetime
             $"the released trial's checkpoint ({checkpoint?.OuterStep}) should be where it stopped ({trial.OuterStep})");
     }
 
+    [Fact]
+    public async Task Impossible_worker_settings_stop_the_host_at_start_naming_the_key()
+    {
+        using var host = Build(new() { ["Worker:CpuSlots"] = "0", ["Worker:CudaSlots"] = "0", ["Worker:LeaseDuration"] = "00:00:00.010" });
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync(Ct));
+        Assert.Contains("Worker:CpuSlots and Worker:CudaSlots are both 0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Worker:LeaseDuration", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, SiloRoles.Both)]
+    [InlineData("api", SiloRoles.Api)]
+    [InlineData("worker", SiloRoles.Worker)]
+    [InlineData("both", SiloRoles.Both)]
+    [InlineData("api,worker", SiloRoles.Both)]
+    [InlineData(" Worker ", SiloRoles.Worker)]
+    public void Roles_parse_from_configuration(string? value, SiloRoles expected) => Assert.Equal(expected, SiloRolesParser.Parse(value));
+
+    [Fact]
+    public void An_unknown_role_is_refused_naming_the_setting() =>
+        Assert.Contains("--roles", Assert.Throws<ArgumentException>(() => SiloRolesParser.Parse("scheduler")).Message, StringComparison.Ordinal);
+
     private IHost Build(Dictionary<string, string?> settings)
     {
         var builder = Host.CreateApplicationBuilder();

@@ -44,6 +44,8 @@ internal sealed class ProcessGrid : IAsyncDisposable
             ["Silo:Roles"] = "worker",
             ["Silo:Store:Postgres"] = _connectionString,
             ["Silo:Store:Schema"] = Schema,
+            // A worker frozen mid-transaction (SIGSTOP) loses its session after this, not after the default 10 s.
+            ["Silo:Store:IdleTransactionTimeout"] = "00:00:02",
             ["Silo:Reaper:Interval"] = "00:00:00.250",
             ["Worker:WorkerId"] = name,
             ["Worker:CpuSlots"] = "1",

@@ -49,10 +49,20 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
         _lost.Cancel();
     }
 
+    /// <summary>
+    /// Stops heartbeating (idempotent): called before the trial's last write (complete, fail, release), after which
+    /// a heartbeat would only find the lease gone and report a loss that did not happen.
+    /// </summary>
+    public async Task StopHeartbeatsAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+            await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        await StopHeartbeatsAsync().ConfigureAwait(false);
         _stop.Dispose();
         _lost.Dispose();
     }

@@ -126,5 +126,10 @@ internal sealed class OptionReader
 
     private static string Truncate(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
-    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    private static string Format(double value) => value switch
+    {
+        double.MaxValue => "∞",
+        -double.MaxValue => "-∞",
+        _ => value.ToString("R", CultureInfo.InvariantCulture),
+    };
 }
