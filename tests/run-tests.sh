@@ -6,7 +6,7 @@ bash deploy/install-prerequisites.sh
 dotnet build OrleansBilevel.sln -c Release -warnaserror -v quiet -nologo
 log=$(mktemp)
 set +e
-dotnet test OrleansBilevel.sln -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee "$log"
+dotnet test OrleansBilevel.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One plain summary line over all test projects.
