@@ -18,10 +18,12 @@ public sealed class GridApiOptions
     public string? Token { get; set; }
 
     /// <summary>
-    /// The largest request body Kestrel accepts, in bytes; larger bodies get 413. Default
-    /// <see cref="SpecLimits.MaxDocumentBytes"/> of <see cref="SpecLimits"/> (1 MiB).
+    /// The largest request body Kestrel reads, in bytes; past it the request fails with 413 and the connection
+    /// closes. Specs are held to the smaller <see cref="SpecLimits.MaxDocumentBytes"/> by the endpoint, which reads
+    /// and drops the excess up to this limit so that an oversize spec gets a clean 413 naming its size. Default
+    /// twice <see cref="SpecLimits.MaxDocumentBytes"/> of <see cref="SpecLimits.Default"/> (2 MiB).
     /// </summary>
-    public long MaxRequestBodyBytes { get; set; } = SpecLimits.Default.MaxDocumentBytes;
+    public long MaxRequestBodyBytes { get; set; } = 2L * SpecLimits.Default.MaxDocumentBytes;
 
     /// <summary>The bounds a submitted sweep spec is checked against. Default <see cref="SpecLimits.Default"/>.</summary>
     public SpecLimits SpecLimits { get; set; } = SpecLimits.Default;

@@ -47,13 +47,18 @@ internal static class SpecBody
             return (null, TooLarge(request.ContentLength.Value, maxBytes));
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
+        long total = 0;
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
         {
-            if (buffer.Length + read > maxBytes)
-                return (null, TooLarge(null, maxBytes));
-            buffer.Write(chunk, 0, read);
+            // Past the limit the rest is read and dropped (up to Kestrel's own, larger limit), so that the client,
+            // still sending, gets the 413 rather than a connection reset.
+            total += read;
+            if (total <= maxBytes)
+                buffer.Write(chunk, 0, read);
         }
+        if (total > maxBytes)
+            return (null, TooLarge(total, maxBytes));
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
         if (bytes.StartsWith(Encoding.UTF8.Preamble))
             bytes = bytes[Encoding.UTF8.Preamble.Length..];
