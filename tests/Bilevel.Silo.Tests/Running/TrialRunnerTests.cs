@@ -233,12 +233,12 @@ public sealed class TrialRunnerTests : IDisposable
     [Fact]
     public async Task A_paused_sweep_makes_the_runner_checkpoint_and_release_and_the_resumed_trial_ends_bit_identical()
     {
-        // ~13 ms per step; heartbeats (which see the pause) every 500 ms.
+        // ~13 ms per step; heartbeats (which see the pause) every second.
         var spec = QuadraticSpecs.TwoPhase(outerSteps: 200, checkpointInterval: 100, switchStep: 100, innerSize: 32, unrollSteps: 80);
         var reference = ReferenceRuns.FinalAsync(spec);
         await using var grid = await SqliteGrid.CreateAsync(Ct);
         var sweep = await grid.Store.CreateSweepAsync(spec, Ct);
-        var lease = TimeSpan.FromMilliseconds(1500);
+        var lease = TimeSpan.FromSeconds(3);
         var runner = new TrialRunner(grid.Store, new TrialRunnerOptions { LeaseDuration = lease, ThreadsPerTrial = 1 });
         var paused = 0;
 
