@@ -7,7 +7,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 //   Silo:Roles (--roles)               api | worker | both (default both)
 //   Silo:Store:Postgres (--postgres)   an Npgsql connection string: the grid lives in PostgreSQL, schema
 //                                      Silo:Store:Schema (--schema, default bilevel); otherwise SQLite at
-//                                      Silo:Store:Sqlite (--sqlite), default grid.db in Silo:DataDirectory (--data-dir)
+//                                      Silo:Store:Sqlite (--sqlite), default grid.db in Silo:DataDirectory (--data-dir);
+//                                      Silo:Store:IdleTransactionTimeout (default 10 s) ends a frozen worker's session
 //   Worker:* (see WorkerOptions)       CpuSlots (--cpu-slots), CudaSlots (--cuda-slots), WorkerId (--worker-id),
 //                                      ThreadsPerTrial, LeaseDuration, PollInterval, …
 //   Silo:Reaper:* (see ReaperOptions)  Enabled, Interval
