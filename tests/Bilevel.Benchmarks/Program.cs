@@ -1,7 +1,7 @@
 using System.Globalization;
 using Bilevel.Benchmarks;
 
-// Usage: Bilevel.Benchmarks [--threads N] [--reps R] [--only gemm|models]
+// Usage: Bilevel.Benchmarks [--threads N] [--reps R] [--only gemm|models|estimators]
 int threads = 2, repetitions = 9;
 string only = "";
 for (int i = 0; i < args.Length; i++)
@@ -12,10 +12,11 @@ for (int i = 0; i < args.Length; i++)
         case "--reps": repetitions = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--only": only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--threads N] [--reps R] [--only gemm|models]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--threads N] [--reps R] [--only gemm|models|estimators]");
             return 2;
     }
 }
 if (only is "" or "gemm") GemmBenchmark.Run(threads, Console.Out);
 if (only is "" or "models") ModelBenchmark.Run(threads, repetitions, Console.Out);
+if (only is "" or "estimators") return EstimatorBenchmark.Run(threads, Console.Out);
 return 0;

@@ -212,8 +212,8 @@ def directional_derivatives(problem: Problem, phi: torch.Tensor, directions: tor
     phi = phi.detach()
     h = lambda p: objective(problem, p)  # noqa: E731
     if mode == "vmap":
-        value, d = functorch.vmap(lambda v: functorch.jvp(h, (phi,), (v,)), out_dims=(None, 0))(directions)
-        return float(value), d
+        values, d = functorch.vmap(lambda v: functorch.jvp(h, (phi,), (v,)))(directions)
+        return float(values[0]), d
     if mode != "loop":
         raise ValueError(f"fg2u mode must be vmap or loop, got {mode!r}")
     out, value = [], None
