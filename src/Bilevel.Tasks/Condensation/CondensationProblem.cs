@@ -45,6 +45,9 @@ public sealed class CondensationProblem<T> : IBilevelProblem<T> where T : unmana
 
     public ConvNet Model { get; }
 
+    /// <summary>The real training images: where the synthetic ones start from and what the outer loss samples.</summary>
+    public LabeledImages Train => train;
+
     public LabeledImages Test { get; }
 
     public int Classes { get; }
@@ -100,11 +103,17 @@ public sealed class CondensationProblem<T> : IBilevelProblem<T> where T : unmana
             : Ops.CrossEntropy(logits, syntheticLabels);
     }
 
+    /// <summary>The indices into <see cref="Train"/> of outer step k's real batch (drawn with replacement).</summary>
+    public int[] RealBatch(long outerStep)
+    {
+        var random = new CounterRandom(Seed, outerStep, "real-batch");
+        return Enumerable.Range(0, Math.Min(realBatch, train.Count)).Select(_ => random.NextInt(train.Count)).ToArray();
+    }
+
     /// <summary>Cross-entropy on a batch of real training images, drawn per outer step.</summary>
     public Tensor<T> OuterLoss(Tensor<T> theta, Tensor<T> phi, long outerStep)
     {
-        var random = new CounterRandom(Seed, outerStep, "real-batch");
-        var batch = Enumerable.Range(0, Math.Min(realBatch, train.Count)).Select(_ => random.NextInt(train.Count)).ToArray();
+        var batch = RealBatch(outerStep);
         return Ops.CrossEntropy(Model.Forward(theta, train.ImageBatch<T>(batch)), train.LabelBatch(batch));
     }
 

@@ -4,7 +4,6 @@ using Bilevel.Hypergradients.Estimators;
 using Bilevel.Tasks.Config;
 using Bilevel.Tasks.Hypercleaning;
 using Bilevel.Tensors;
-using Bilevel.Tensors.Tests.Peer;
 
 namespace Bilevel.Tasks.Tests.Peer;
 
@@ -73,48 +72,22 @@ public sealed class HypercleaningPeerCrossCheckTests
     {
         var data = problem.Data;
         var all = (int n) => Enumerable.Range(0, n).ToArray();
-        string dir = Directory.CreateTempSubdirectory("bilevel-hypergrad-peer-").FullName;
-        try
-        {
-            RawIO.WriteFloat64(Path.Combine(dir, "theta0.bin"), problem.InitialTheta(OuterStep).ToArray());
-            RawIO.WriteFloat64(Path.Combine(dir, "phi.bin"), phi.ToArray());
-            RawIO.WriteFloat64(Path.Combine(dir, "x_train.bin"), data.Train.FlatImageBatch<double>(all(data.Train.Count)).ToArray());
-            RawIO.WriteInt32(Path.Combine(dir, "y_train.bin"), data.Train.Labels);
-            RawIO.WriteFloat64(Path.Combine(dir, "x_val.bin"), data.Validation.FlatImageBatch<double>(all(data.Validation.Count)).ToArray());
-            RawIO.WriteInt32(Path.Combine(dir, "y_val.bin"), data.Validation.Labels);
-            var batches = Enumerable.Range(1, problem.UnrollSteps).SelectMany(t => problem.InnerBatch(OuterStep, t)).ToArray();
-            Assert.Equal(problem.UnrollSteps * Config.BatchSize, batches.Length);
-            RawIO.WriteInt32(Path.Combine(dir, "batches.bin"), batches);
-            RawIO.WriteFloat64(Path.Combine(dir, "directions.bin"), directions);
+        using var peer = new PeerFolder();
+        peer.Write("theta0.bin", problem.InitialTheta(OuterStep).ToArray());
+        peer.Write("phi.bin", phi.ToArray());
+        peer.Write("x_train.bin", data.Train.FlatImageBatch<double>(all(data.Train.Count)).ToArray());
+        peer.Write("y_train.bin", data.Train.Labels);
+        peer.Write("x_val.bin", data.Validation.FlatImageBatch<double>(all(data.Validation.Count)).ToArray());
+        peer.Write("y_val.bin", data.Validation.Labels);
+        var batches = Enumerable.Range(1, problem.UnrollSteps).SelectMany(t => problem.InnerBatch(OuterStep, t)).ToArray();
+        Assert.Equal(problem.UnrollSteps * Config.BatchSize, batches.Length);
+        peer.Write("batches.bin", batches);
+        peer.Write("directions.bin", directions);
 
-            string args = string.Create(CultureInfo.InvariantCulture,
-                $"--dir \"{dir}\" --train {data.Train.Count} --val {data.Validation.Count} --steps {problem.UnrollSteps} --batch {Config.BatchSize} --lr {Config.LearningRate:R} --wd {Config.WeightDecay:R} --directions {count} --dtype float64 --threads 2");
-            PythonPeer.Run("hypergrad_crosscheck.py", args, TimeSpan.FromMinutes(5));
-
-            var loss = RawIO.ReadFloat64(Path.Combine(dir, "outer_loss.bin"));
-            Assert.Single(loss);
-            return new PeerResult(loss[0], RawIO.ReadFloat64(Path.Combine(dir, "hypergrad.bin")), RawIO.ReadFloat64(Path.Combine(dir, "dirderiv.bin")));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        peer.Run("hypergrad_crosscheck.py", string.Create(CultureInfo.InvariantCulture,
+            $"--train {data.Train.Count} --val {data.Validation.Count} --steps {problem.UnrollSteps} --batch {Config.BatchSize} --lr {Config.LearningRate:R} --wd {Config.WeightDecay:R} --directions {count} --dtype float64 --threads 2"));
+        return new PeerResult(peer.ReadScalar("outer_loss.bin"), peer.Read("hypergrad.bin", problem.OuterSize), peer.Read("dirderiv.bin", count));
     }
 
-    /// <summary>Normwise relative error ‖ours − torch‖ / ‖torch‖.</summary>
-    private static void AssertClose(string what, double[] torch, double[] ours)
-    {
-        Assert.Equal(torch.Length, ours.Length);
-        double diff = 0, norm = 0;
-        for (int i = 0; i < torch.Length; i++)
-        {
-            Assert.True(double.IsFinite(ours[i]), $"{what}[{i}] is {ours[i]}");
-            diff += (ours[i] - torch[i]) * (ours[i] - torch[i]);
-            norm += torch[i] * torch[i];
-        }
-        Assert.True(norm > 0, $"{what}: PyTorch's value is zero, which would make the comparison vacuous");
-        double relative = Math.Sqrt(diff / norm);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what}: relative error {relative:E2} vs PyTorch"));
-        Assert.True(relative <= Tolerance, string.Create(CultureInfo.InvariantCulture, $"{what}: relative error {relative:E3} vs PyTorch exceeds {Tolerance:E0}"));
-    }
+    private static void AssertClose(string what, double[] torch, double[] ours) => PeerAssert.Close(what, torch, ours, Tolerance);
 }
