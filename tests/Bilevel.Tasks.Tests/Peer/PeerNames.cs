@@ -1,4 +1,5 @@
 using Bilevel.Tasks.Config;
+using Bilevel.Tasks.Hpo;
 
 namespace Bilevel.Tasks.Tests.Peer;
 
@@ -10,5 +11,21 @@ internal static class PeerNames
         InnerOptimizerKind.Sgd => "sgd",
         InnerOptimizerKind.Momentum => "momentum",
         _ => throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, "The peers implement SGD and momentum."),
+    };
+
+    public static string Of(DecayGranularity decay) => decay switch
+    {
+        DecayGranularity.None => "none",
+        DecayGranularity.Global => "global",
+        DecayGranularity.PerLayer => "per-layer",
+        DecayGranularity.PerParameter => "per-parameter",
+        _ => throw new ArgumentOutOfRangeException(nameof(decay), decay, "Unknown decay granularity."),
+    };
+
+    public static string Of(DecayTransform transform) => transform switch
+    {
+        DecayTransform.Softplus => "softplus",
+        DecayTransform.Exp => "exp",
+        _ => throw new ArgumentOutOfRangeException(nameof(transform), transform, "Unknown decay transform."),
     };
 }
