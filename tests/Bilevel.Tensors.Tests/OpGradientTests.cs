@@ -378,6 +378,15 @@ public class OpGradientTests
         Add("slice [3, 5, 2] axis 1 [1, 4)", x => Ops.Slice(x[0], 1, 1, 3), Normal(3, 5, 2));
         Add("slice [3, 5, 2] axis 0 [2, 3)", x => Ops.Slice(x[0], 0, 2, 1), Normal(3, 5, 2));
         Add("slice [3, 5, 2] axis -1 [1, 2)", x => Ops.Slice(x[0], -1, 1, 1), Normal(3, 5, 2));
+        // The blocks of a flat parameter vector: the slices' cotangents and the vector's other uses are added into
+        // one buffer in place (values and, for the HVP, tangents), including overlapping windows.
+        Add("slices of one vector used twice, with its squared norm", x =>
+        {
+            var a = Ops.Slice(x[0], 0, 0, 4);
+            var b = Ops.Reshape(Ops.Slice(x[0], 0, 4, 6), 2, 3);
+            var c = Ops.Slice(x[0], 0, 2, 5);
+            return Ops.Add(Ops.Add(Ops.Sum(Ops.Mul(a, Ops.Exp(a))), Ops.Sum(Ops.Tanh(Ops.Mul(b, b)))), Ops.Add(Ops.Sum(Ops.Mul(c, c)), Ops.SquaredNorm(x[0])));
+        }, Normal(10));
         Add("pad [3, 2] axis 0 at 1 to 5", x => Ops.Pad(x[0], 0, 1, 5), Normal(3, 2));
         Add("pad [2, 3] axis -1 at 0 to 4", x => Ops.Pad(x[0], -1, 0, 4), Normal(2, 3));
         Add("pad [2, 3, 2] axis 1 at 2 to 5", x => Ops.Pad(x[0], 1, 2, 5), Normal(2, 3, 2));

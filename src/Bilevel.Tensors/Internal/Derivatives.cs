@@ -13,11 +13,20 @@ internal static class Derivatives
 {
     public static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T>[] inputs, PushForward<T> pushForward, Pullback<T> pullback, string op)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Attach(y, inputs, pushForward, pullback, null, op);
+
+    /// <summary>As <see cref="Attach{T}(Tensor{T}, Tensor{T}[], PushForward{T}, Pullback{T}, string)"/> for an op of one input whose pullback adds into the input's cotangent in place.</summary>
+    public static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T> input, PushForward<T> pushForward, Scatter<T> scatter, string op)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Attach(y, [input], pushForward, null, scatter, op);
+
+    private static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T>[] inputs, PushForward<T> pushForward, Pullback<T>? pullback, Scatter<T>? scatter, string op)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (AutodiffMode.PropagatingTangents)
             AttachTangent(y, inputs, pushForward, op);
         if (AutodiffMode.Recording && Tape<T>.Current is { } tape && AnyTracked(tape, inputs))
-            tape.Record(y, inputs, pullback);
+            tape.Record(y, inputs, pullback, scatter);
         return y;
     }
 

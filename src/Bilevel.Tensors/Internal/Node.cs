@@ -5,17 +5,32 @@ namespace Bilevel.Tensors.Internal;
 /// <summary>Maps the cotangent of an op's output to the cotangents of its inputs (null where zero).</summary>
 internal delegate Tensor<T>?[] Pullback<T>(Tensor<T> outputCotangent) where T : unmanaged, IFloatingPointIeee754<T>;
 
+/// <summary>
+/// Adds an op's output cotangent into the whole cotangent of its single input, in place (tangents included): the
+/// pullback of ops that read a window of their input (a slice), which would otherwise build an input-sized,
+/// mostly zero cotangent per window.
+/// </summary>
+internal delegate void Scatter<T>(Tensor<T> outputCotangent, Tensor<T> inputCotangent) where T : unmanaged, IFloatingPointIeee754<T>;
+
 /// <summary>One recorded op (or an input leaf) on a reverse-mode tape.</summary>
-internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pullback)
+internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pullback, Scatter<T>? scatter = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     public Tape<T> Tape { get; } = tape;
 
     public Tensor<T>[] Inputs { get; } = inputs;
 
-    /// <summary>Null for a leaf (an input of the differentiated function).</summary>
+    /// <summary>Null for a leaf (an input of the differentiated function) and for an op recorded with a scatter.</summary>
     public Pullback<T>? Pullback { get; } = pullback;
+
+    public Scatter<T>? Scatter { get; } = scatter;
 
     /// <summary>The accumulated cotangent of the tensor this node produced.</summary>
     public Tensor<T>? Cotangent { get; set; }
+
+    /// <summary>
+    /// Whether <see cref="Cotangent"/> is a buffer the tape allocated for this node alone, so that further
+    /// contributions may be added into it in place; otherwise it is a pullback's result, which may share its buffer.
+    /// </summary>
+    public bool OwnsCotangent { get; set; }
 }

@@ -36,9 +36,9 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         return alias;
     }
 
-    public void Record(Tensor<T> output, Tensor<T>[] inputs, Pullback<T> pullback)
+    public void Record(Tensor<T> output, Tensor<T>[] inputs, Pullback<T>? pullback, Scatter<T>? scatter = null)
     {
-        var node = new Node<T>(this, inputs, pullback);
+        var node = new Node<T>(this, inputs, pullback, scatter);
         output.Node = node;
         nodes.Add(node);
     }
@@ -53,15 +53,46 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var node = nodes[i];
             if (node.Cotangent is not { } g) continue;
+            if (node.Scatter is { } scatter)
+            {
+                if (Tracks(node.Inputs[0])) ScatterInto(node.Inputs[0], g, scatter);
+                continue;
+            }
             Tensor<T>?[] inputCotangents;
             using (Derivatives.Needing(node.Inputs, Tracks))
                 inputCotangents = node.Pullback!(g);
             for (int j = 0; j < node.Inputs.Length; j++)
-            {
-                if (inputCotangents[j] is not { } gj || !Tracks(node.Inputs[j])) continue;
-                var target = node.Inputs[j].Node!;
-                target.Cotangent = target.Cotangent is null ? gj : Ops.Add(target.Cotangent, gj);
-            }
+                if (inputCotangents[j] is { } gj && Tracks(node.Inputs[j])) Accumulate(node.Inputs[j].Node!, gj);
         }
+    }
+
+    /// <summary>
+    /// Adds a contribution to a node's cotangent. Consumers run before producers, so a node's cotangent is complete
+    /// (and only then handed to its pullback) by the time the backward pass reaches it: until then the tape may add
+    /// into a buffer it owns in place.
+    /// </summary>
+    private static void Accumulate(Node<T> target, Tensor<T> g)
+    {
+        if (target.Cotangent is not { } existing)
+        {
+            target.Cotangent = g;
+            return;
+        }
+        if (!target.OwnsCotangent) TakeOwnership(target, existing.Shape, g.TangentCount);
+        CotangentBuffers<T>.AddInto(target.Cotangent!, g);
+    }
+
+    private static void ScatterInto(Tensor<T> input, Tensor<T> g, Scatter<T> scatter)
+    {
+        var target = input.Node!;
+        if (!target.OwnsCotangent) TakeOwnership(target, input.Shape, g.TangentCount);
+        CotangentBuffers<T>.EnsureTangent(target.Cotangent!, g.TangentCount);
+        scatter(g, target.Cotangent!);
+    }
+
+    private static void TakeOwnership(Node<T> target, Shape shape, int tangents)
+    {
+        target.Cotangent = CotangentBuffers<T>.Own(target.Cotangent, shape, tangents);
+        target.OwnsCotangent = true;
     }
 }

@@ -92,9 +92,15 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(new Shape(dims));
         var (outer, inner) = Blocks.Split(x.Shape, a);
         Blocks.CopyOut<T>(x.Span, outer, x.Shape[a], inner, start, length, y.Span);
-        return Derivatives.Attach(y, [x],
+        int size = x.Shape[a];
+        return Derivatives.Attach(y, x,
             t => Slice(t[0]!, a + 1, start, length),
-            g => [Pad(g, a, start, x.Shape[a])], "slice");
+            (g, full) =>
+            {
+                // The adjoint, Pad, added into the input's cotangent without materialising the padded tensor.
+                Blocks.AddIn<T>(g.Span, outer, size, inner, start, length, full.Span);
+                if (g.Tangent is { } tg) Blocks.AddIn<T>(tg.Span, tg.Shape[0] * outer, size, inner, start, length, full.Tangent!.Span);
+            }, "slice");
     }
 
     /// <summary>Places x at [start, start + x.Shape[axis]) of a zero tensor whose axis has <paramref name="size"/> elements: the adjoint of Slice.</summary>

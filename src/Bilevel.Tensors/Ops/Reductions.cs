@@ -60,8 +60,25 @@ public static partial class Ops
     }
 
     /// <summary>Σ x² over every element.</summary>
+    /// <remarks>
+    /// A primitive rather than Sum(Mul(x, x)): weight decay takes it of the whole parameter vector every inner step,
+    /// and the composite would allocate four parameter-sized temporaries (x², the broadcast cotangent, and one
+    /// product per Mul operand) where this needs one.
+    /// </remarks>
     public static Tensor<T> SquaredNorm<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        => Sum(Mul(x, x));
+    {
+        var y = Tensor<T>.Scalar(System.Numerics.Tensors.TensorPrimitives.Dot<T>(x.Span, x.Span));
+        var two = T.CreateChecked(2);
+        return Derivatives.Attach(y, [x],
+            t =>
+            {
+                // 2⟨x, tᵢ⟩ for each stacked tangent tᵢ: one matrix-vector product.
+                int count = t[0]!.Shape[0];
+                var products = MatMul(Reshape(t[0]!, new Shape(count, x.Length)), Reshape(x, new Shape(x.Length, 1)));
+                return Scale(Reshape(products, new Shape(count)), two);
+            },
+            g => [Mul(x, Scale(g, two))], "squared-norm");
+    }
 
     private static Tensor<T> EqualMask<T>(Tensor<T> x, Tensor<T> reference) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -34,4 +34,16 @@ internal static class Blocks
         for (int o = 0; o < outer; o++)
             source.Slice(o * block, block).CopyTo(destination.Slice((o * destinationAxis + start) * inner, block));
     }
+
+    /// <summary>destination[o, start..start+length, :] += source[o, 0..length, :].</summary>
+    public static void AddIn<T>(ReadOnlySpan<T> source, int outer, int destinationAxis, int inner, int start, int length, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int block = length * inner;
+        for (int o = 0; o < outer; o++)
+        {
+            var d = destination.Slice((o * destinationAxis + start) * inner, block);
+            System.Numerics.Tensors.TensorPrimitives.Add(d, source.Slice(o * block, block), d);
+        }
+    }
 }

@@ -1,0 +1,33 @@
+namespace Bilevel.Tensors.Tests;
+
+/// <summary>
+/// The gradient of a function of the blocks of one flat vector (how every model reads its parameters) must not
+/// allocate a vector-sized cotangent per block: the slices' cotangents are added into one buffer.
+/// </summary>
+public class CotangentMemoryTests
+{
+    [Fact]
+    public void Gradient_over_many_blocks_of_a_flat_vector_allocates_a_bounded_number_of_vector_sized_buffers()
+    {
+        const int blocks = 16, blockLength = 4096, length = blocks * blockLength;
+        var x = Tensor<double>.FromArray(Enumerable.Range(0, length).Select(i => Math.Sin(i)).ToArray(), length);
+        Tensor<double> F(Tensor<double>[] p)
+        {
+            var sum = Ops.SquaredNorm(p[0]);
+            for (int b = 0; b < blocks; b++) sum = Ops.Add(sum, Ops.Sum(Ops.Exp(Ops.Slice(p[0], 0, b * blockLength, blockLength))));
+            return sum;
+        }
+
+        using var scope = TensorScope.Begin();
+        long before = TensorMemory.LiveBytes;
+        TensorMemory.ResetPeak();
+        var gradient = Autodiff.Grad(F, x)[0];
+        double vectors = (TensorMemory.PeakBytes - before) / (double)(length * sizeof(double));
+
+        // Forward: the slices and their exps (2 vectors); backward: the exps' products and sums' broadcasts
+        // (2 vectors), the norm's cotangent, and the one buffer the blocks are added into (2 vectors). A cotangent
+        // per block would be 16 more.
+        Assert.InRange(vectors, 0, 7);
+        for (int i = 0; i < length; i += 997) Assert.Equal(2 * x.Span[i] + Math.Exp(x.Span[i]), gradient.Span[i], 12);
+    }
+}
