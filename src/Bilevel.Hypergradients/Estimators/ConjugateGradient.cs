@@ -47,11 +47,15 @@ public sealed class ConjugateGradient : IHypergradientEstimator
             double pap = Dot(p, ap);
             if (!(pap > 0)) break; // the system is not positive definite along p: stop rather than step to a maximum
             var step = T.CreateChecked(rr / pap);
+            var previous = (q, r, p);
             q = scope.Keep(Ops.Add(q, Ops.Scale(p, step)));
             r = scope.Keep(Ops.Sub(r, Ops.Scale(ap, step)));
             double next = Dot(r, r);
             p = scope.Keep(Ops.Add(r, Ops.Scale(p, T.CreateChecked(next / rr))));
             rr = next;
+            // Only the current iterates stay alive, so memory does not grow with K (∂f/∂θ is needed for the residual).
+            foreach (var old in new[] { previous.q, previous.r, previous.p })
+                if (old != setting.OuterThetaGradient) old.Dispose();
         }
         var residual = Ops.Sub(Damped(q), setting.OuterThetaGradient);
         double relative = Math.Sqrt(Dot(residual, residual) / Math.Max(Dot(setting.OuterThetaGradient, setting.OuterThetaGradient), double.Epsilon));

@@ -20,10 +20,13 @@ internal sealed class ImplicitSetting<T> where T : unmanaged, IFloatingPointIeee
         Phi = phi;
         var final = InnerDynamics.Run(problem, InnerDynamics.Start(problem, outerStep), phi, outerStep, 1, problem.UnrollSteps);
         Theta = final.Theta;
+        // In its own scope: the outer loss's graph (activations of the whole validation set) dies before the
+        // Hessian products start, so the peak is the larger of the two rather than their sum.
+        using var scope = TensorScope.Begin();
         var (value, grads) = Autodiff.ValueAndGrad(a => problem.OuterLoss(a[0], a[1], outerStep), Theta, phi);
         OuterLoss = value.ItemAsDouble();
-        OuterThetaGradient = grads[0];
-        OuterPhiGradient = grads[1];
+        OuterThetaGradient = scope.Keep(grads[0]);
+        OuterPhiGradient = scope.Keep(grads[1]);
     }
 
     public Tensor<T> Phi { get; }

@@ -92,16 +92,17 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
 
     /// <summary>
     /// One backward step through s_t = U(s_{t−1}, ∇_θ g(θ_{t−1}, φ), φ): returns λ_{t−1} and this step's
-    /// contribution to ∇h.
+    /// contribution to ∇h. When U is affine in G, ḡ = (∂U/∂G)ᵀλ does not depend on G, so G comes out of the
+    /// Hessian-vector product's primal instead of a gradient evaluation of its own (one forward and backward pass
+    /// per step fewer); otherwise G is computed first.
     /// </summary>
     private static (InnerState<T> Previous, Tensor<T> PhiContribution) AdjointStep<T>(IBilevelProblem<T> problem, InnerState<T> state, InnerState<T> adjoint, Tensor<T> phi, long outerStep, int step)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int slots = state.Slots.Count;
-        var gradient = InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step);
         var target = adjoint.ToArray();
         // ⟨U(θ, slots, G, φ), λ⟩ differentiated with respect to all four: the VJP of the update.
-        var bars = Autodiff.Grad(a =>
+        Tensor<T>[] UpdateVjp(Tensor<T> gradient) => Autodiff.Grad(a =>
         {
             var next = problem.Optimizer.Step(new InnerState<T>(a[0], a[1..(1 + slots)]), a[1 + slots], problem.StepSize(a[2 + slots], step), step);
             var parts = next.ToArray();
@@ -109,11 +110,14 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
             for (int j = 1; j < parts.Length; j++) sum = Ops.Add(sum, Ops.Sum(Ops.Mul(parts[j], target[j])));
             return sum;
         }, [state.Theta, .. state.Slots, gradient, phi]);
-        var gradientBar = bars[1 + slots];
-        // [H_θθ ḡ; H_φθ ḡ] from one Jvp over the gradient of g with respect to (θ, φ).
-        var (_, hessianTimes) = Autodiff.Jvp(
+
+        var bars = problem.Optimizer.IsAffineInGradient ? null : UpdateVjp(InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step));
+        var gradientBar = bars?[1 + slots] ?? UpdateVjp(Tensor<T>.Zeros(state.Theta.Shape))[1 + slots];
+        // [H_θθ ḡ; H_φθ ḡ] from one Jvp over the gradient of g with respect to (θ, φ); its primal holds G.
+        var (gradients, hessianTimes) = Autodiff.Jvp(
             p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, step), p),
             [state.Theta, phi], [gradientBar, Tensor<T>.Zeros(phi.Shape)]);
+        bars ??= UpdateVjp(Ops.Detach(gradients[0]));
         var thetaBar = Ops.Add(bars[0], hessianTimes[0]);
         var phiContribution = Ops.Add(bars[2 + slots], hessianTimes[1]);
         return (new InnerState<T>(thetaBar, bars[1..(1 + slots)]), phiContribution);

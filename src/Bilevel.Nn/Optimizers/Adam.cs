@@ -25,6 +25,8 @@ public sealed class Adam : IInnerOptimizer
 
     public int SlotCount => 2;
 
+    public bool IsAffineInGradient => false;
+
     public InnerState<T> Start<T>(Tensor<T> theta) where T : unmanaged, IFloatingPointIeee754<T>
         => new(theta, [Tensor<T>.Zeros(theta.Shape), Tensor<T>.Zeros(theta.Shape)]);
 

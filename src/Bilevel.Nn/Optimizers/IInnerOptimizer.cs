@@ -12,6 +12,12 @@ public interface IInnerOptimizer
     /// <summary>Number of state tensors besides θ (0 for SGD, 1 for momentum, 2 for Adam).</summary>
     int SlotCount { get; }
 
+    /// <summary>
+    /// Whether the update is affine in the gradient G (SGD, momentum): then its Jacobian with respect to G does not
+    /// depend on G, and reverse unrolling can take G from its Hessian-vector product instead of computing it first.
+    /// </summary>
+    bool IsAffineInGradient { get; }
+
     InnerState<T> Start<T>(Tensor<T> theta) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <param name="step">1-based inner step number t (Adam's bias correction needs it).</param>

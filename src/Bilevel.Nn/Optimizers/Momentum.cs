@@ -17,6 +17,8 @@ public sealed class Momentum : IInnerOptimizer
 
     public int SlotCount => 1;
 
+    public bool IsAffineInGradient => true;
+
     public InnerState<T> Start<T>(Tensor<T> theta) where T : unmanaged, IFloatingPointIeee754<T>
         => new(theta, [Tensor<T>.Zeros(theta.Shape)]);
 

@@ -8,6 +8,8 @@ public sealed class Sgd : IInnerOptimizer
 {
     public int SlotCount => 0;
 
+    public bool IsAffineInGradient => true;
+
     public InnerState<T> Start<T>(Tensor<T> theta) where T : unmanaged, IFloatingPointIeee754<T> => new(theta, []);
 
     public InnerState<T> Step<T>(InnerState<T> state, Tensor<T> gradient, StepSize<T> size, int step) where T : unmanaged, IFloatingPointIeee754<T>

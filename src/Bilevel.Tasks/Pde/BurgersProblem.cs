@@ -65,6 +65,12 @@ public sealed class BurgersProblem<T> : IBilevelProblem<T> where T : unmanaged, 
 
     public double[] InitialCondition { get; }
 
+    /// <summary>The grid index of each sensor.</summary>
+    public IReadOnlyList<int> Sensors => sensors;
+
+    /// <summary>The noisy sensor data y: one row per observation time, one value per sensor.</summary>
+    public IReadOnlyList<IReadOnlyList<double>> Observations => observations;
+
     public BurgersCoefficients TrueCoefficients => new(Config.Viscosity, 1.0);
 
     public int InnerSize => 0;
