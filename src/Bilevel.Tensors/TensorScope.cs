@@ -48,6 +48,9 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>Whether <paramref name="resource"/> belongs to this scope (was created in it and not kept).</summary>
+    internal bool Owns(IScopedResource resource) => resource.Owner == this;
+
     private void MoveToParent(IScopedResource resource)
     {
         if (resource.Owner == this)

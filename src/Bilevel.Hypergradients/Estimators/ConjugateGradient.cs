@@ -57,8 +57,12 @@ public sealed class ConjugateGradient : IHypergradientEstimator
             foreach (var old in new[] { previous.q, previous.r, previous.p })
                 if (old != setting.OuterThetaGradient) old.Dispose();
         }
-        var residual = Ops.Sub(Damped(q), setting.OuterThetaGradient);
-        double relative = Math.Sqrt(Dot(residual, residual) / Math.Max(Dot(setting.OuterThetaGradient, setting.OuterThetaGradient), double.Epsilon));
+        double relative;
+        using (TensorScope.Begin())
+        {
+            var residual = Ops.Sub(Damped(q), setting.OuterThetaGradient);
+            relative = Math.Sqrt(Dot(residual, residual) / Math.Max(Dot(setting.OuterThetaGradient, setting.OuterThetaGradient), double.Epsilon));
+        }
         var gradient = setting.Hypergradient(q);
         meter.HvpCount = setting.HvpCount;
         meter.InnerPasses = 1;

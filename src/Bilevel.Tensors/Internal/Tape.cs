@@ -44,6 +44,13 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Propagates <paramref name="seed"/> from <paramref name="output"/> back through every recorded op.</summary>
+    /// <remarks>
+    /// Each pullback runs in a scope of its own that keeps only the contributions it hands on, and a node's
+    /// cotangent is released once its pullback has run: the backward pass holds the cotangents still to be consumed,
+    /// not every temporary it ever made, so a gradient (or, forward-over-reverse, a Hessian-vector product) peaks
+    /// near the forward pass's activations. For that, every node's cotangent is a tensor object of its own (an alias
+    /// where a pullback hands on a tensor it did not create), so that releasing it drops exactly one reference.
+    /// </remarks>
     public void Backward(Tensor<T> output, Tensor<T> seed)
     {
         if (!Tracks(output)) return;
@@ -53,16 +60,23 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var node = nodes[i];
             if (node.Cotangent is not { } g) continue;
-            if (node.Scatter is { } scatter)
+            using (var step = TensorScope.Begin())
             {
-                if (Tracks(node.Inputs[0])) ScatterInto(node.Inputs[0], g, scatter);
-                continue;
+                if (node.Scatter is { } scatter)
+                {
+                    if (Tracks(node.Inputs[0])) ScatterInto(node.Inputs[0], g, scatter, step);
+                }
+                else
+                {
+                    Tensor<T>?[] inputCotangents;
+                    using (Derivatives.Needing(node.Inputs, Tracks))
+                        inputCotangents = node.Pullback!(g);
+                    for (int j = 0; j < node.Inputs.Length; j++)
+                        if (inputCotangents[j] is { } gj && Tracks(node.Inputs[j])) Accumulate(node.Inputs[j].Node!, gj, step);
+                }
             }
-            Tensor<T>?[] inputCotangents;
-            using (Derivatives.Needing(node.Inputs, Tracks))
-                inputCotangents = node.Pullback!(g);
-            for (int j = 0; j < node.Inputs.Length; j++)
-                if (inputCotangents[j] is { } gj && Tracks(node.Inputs[j])) Accumulate(node.Inputs[j].Node!, gj);
+            node.Cotangent = null;
+            if (g != seed) g.Dispose();
         }
     }
 
@@ -71,28 +85,35 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// (and only then handed to its pullback) by the time the backward pass reaches it: until then the tape may add
     /// into a buffer it owns in place.
     /// </summary>
-    private static void Accumulate(Node<T> target, Tensor<T> g)
+    private static void Accumulate(Node<T> target, Tensor<T> g, TensorScope step)
     {
-        if (target.Cotangent is not { } existing)
+        if (target.Cotangent is null)
         {
-            target.Cotangent = g;
+            // A tensor this pullback made is handed on as it is; anything else (its own cotangent passed through, a
+            // forward value) through an alias, so that no two nodes share a tensor object.
+            target.Cotangent = step.Keep(step.Owns(g) ? g : Autodiff.AliasWithTangent(g));
             return;
         }
-        if (!target.OwnsCotangent) TakeOwnership(target, existing.Shape, g.TangentCount);
+        if (!target.OwnsCotangent) TakeOwnership(target, target.Cotangent.Shape, g.TangentCount);
         CotangentBuffers<T>.AddInto(target.Cotangent!, g);
+        step.Keep(target.Cotangent!);
     }
 
-    private static void ScatterInto(Tensor<T> input, Tensor<T> g, Scatter<T> scatter)
+    private static void ScatterInto(Tensor<T> input, Tensor<T> g, Scatter<T> scatter, TensorScope step)
     {
         var target = input.Node!;
         if (!target.OwnsCotangent) TakeOwnership(target, input.Shape, g.TangentCount);
         CotangentBuffers<T>.EnsureTangent(target.Cotangent!, g.TangentCount);
         scatter(g, target.Cotangent!);
+        step.Keep(target.Cotangent!);
     }
 
+    /// <summary>Replaces the node's cotangent by a buffer the tape owns (a copy; zeros when it had none).</summary>
     private static void TakeOwnership(Node<T> target, Shape shape, int tangents)
     {
-        target.Cotangent = CotangentBuffers<T>.Own(target.Cotangent, shape, tangents);
+        var previous = target.Cotangent;
+        target.Cotangent = CotangentBuffers<T>.Own(previous, shape, tangents);
         target.OwnsCotangent = true;
+        previous?.Dispose();
     }
 }
