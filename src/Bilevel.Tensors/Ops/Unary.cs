@@ -50,7 +50,7 @@ public static partial class Ops
         => Map(x, SoftplusKernel, (x, _, v) => Mul(v, Sigmoid(x)), "softplus");
 
     public static Tensor<T> Relu<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        => Map(x, (s, d) => TP.Max(s, T.Zero, d), (x, _, v) => Mul(v, Indicator(x, T.Zero, T.PositiveInfinity, lowInclusive: false)), "relu");
+        => Map(x, (s, d) => TP.Max(s, T.Zero, d), (x, _, v) => Gated(x, v, T.Zero, T.PositiveInfinity, lowInclusive: false), "relu");
 
     /// <summary>
     /// Clamps to [low, high]. The gradient is 1 on the closed interval, bounds included, so a parameter sitting
@@ -61,7 +61,18 @@ public static partial class Ops
         if (low > high)
             throw new ArgumentException($"clamp: low {low} is greater than high {high}.", nameof(low));
         return Map(x, (s, d) => { TP.Max(s, low, d); TP.Min(d, high, d); },
-            (x, _, v) => Mul(v, Indicator(x, low, high, lowInclusive: true)), "clamp");
+            (x, _, v) => Gated(x, v, low, high, lowInclusive: true), "clamp");
+    }
+
+    /// <summary>
+    /// v where low ≤ x ≤ high (x a constant), else 0: relu's and clamp's derivative applied to a (co)tangent in one
+    /// pass, v being x-shaped or stacked tangents [b, ..x]. Linear in v, so its tangent and cotangent rules are itself.
+    /// </summary>
+    private static Tensor<T> Gated<T>(Tensor<T> x, Tensor<T> v, T low, T high, bool lowInclusive) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = Tensor<T>.Uninitialized(v.Shape);
+        Elementwise.Gate(x.Buffer, x.Length, v.Buffer, v.Length, y.Buffer, low, high, lowInclusive, highInclusive: true);
+        return Derivatives.Attach(y, [v], t => Gated(x, t[0]!, low, high, lowInclusive), g => [Gated(x, g, low, high, lowInclusive)], "gate");
     }
 
     /// <summary>x·c for a constant c.</summary>
@@ -77,8 +88,8 @@ public static partial class Ops
     /// </summary>
     public static Tensor<T> Indicator<T>(Tensor<T> x, T low, T high, bool lowInclusive = true) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var m = Tensor<T>.Uninitialized(x.Shape);
-        Elementwise.Mask<T>(x.Span, m.Span, low, high, lowInclusive, highInclusive: true);
+        var m = Tensor<T>.Full(x.Shape, T.One);
+        Elementwise.Gate(x.Buffer, x.Length, m.Buffer, m.Length, m.Buffer, low, high, lowInclusive, highInclusive: true);
         return m;
     }
 

@@ -20,8 +20,27 @@ internal static class Elementwise
             kernel(source.AsSpan(start, end - start), destination.AsSpan(start, end - start)));
     }
 
-    /// <summary>1 where <paramref name="predicate"/> holds, else 0; vectorised for the comparisons masks need.</summary>
-    public static void Mask<T>(ReadOnlySpan<T> x, Span<T> destination, T low, T high, bool lowInclusive, bool highInclusive)
+    /// <summary>
+    /// destination = values where low ≤ x ≤ high (each end inclusive or not) and 0 elsewhere: the derivative of relu
+    /// and clamp applied to a (co)tangent in one pass, without materialising the 0/1 mask. <paramref name="values"/>
+    /// may hold several blocks of x's length (stacked tangents), each gated by the same x.
+    /// </summary>
+    public static void Gate<T>(T[] x, int length, T[] values, int valuesLength, T[] destination, T low, T high, bool lowInclusive, bool highInclusive)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (length == 0) return;
+        for (int block = 0; block < valuesLength; block += length)
+        {
+            int offset = block;
+            if (length < ParallelThreshold)
+                Gate<T>(x.AsSpan(0, length), values.AsSpan(offset, length), destination.AsSpan(offset, length), low, high, lowInclusive, highInclusive);
+            else
+                Parallelism.For(length, ParallelThreshold / 2, (start, end) =>
+                    Gate<T>(x.AsSpan(start, end - start), values.AsSpan(offset + start, end - start), destination.AsSpan(offset + start, end - start), low, high, lowInclusive, highInclusive));
+        }
+    }
+
+    private static void Gate<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> v, Span<T> d, T low, T high, bool lowInclusive, bool highInclusive)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
@@ -29,20 +48,19 @@ internal static class Elementwise
         {
             var lo = new Vector<T>(low);
             var hi = new Vector<T>(high);
-            var one = Vector<T>.One;
             for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var v = new Vector<T>(x.Slice(i));
-                var aboveLow = lowInclusive ? Vector.GreaterThanOrEqual(v, lo) : Vector.GreaterThan(v, lo);
-                var belowHigh = highInclusive ? Vector.LessThanOrEqual(v, hi) : Vector.LessThan(v, hi);
-                Vector.ConditionalSelect(aboveLow & belowHigh, one, Vector<T>.Zero).CopyTo(destination.Slice(i));
+                var xv = new Vector<T>(x.Slice(i));
+                var aboveLow = lowInclusive ? Vector.GreaterThanOrEqual(xv, lo) : Vector.GreaterThan(xv, lo);
+                var belowHigh = highInclusive ? Vector.LessThanOrEqual(xv, hi) : Vector.LessThan(xv, hi);
+                Vector.ConditionalSelect(aboveLow & belowHigh, new Vector<T>(v.Slice(i)), Vector<T>.Zero).CopyTo(d.Slice(i));
             }
         }
         for (; i < x.Length; i++)
         {
-            T v = x[i];
-            bool inside = (lowInclusive ? v >= low : v > low) && (highInclusive ? v <= high : v < high);
-            destination[i] = inside ? T.One : T.Zero;
+            T xi = x[i];
+            bool inside = (lowInclusive ? xi >= low : xi > low) && (highInclusive ? xi <= high : xi < high);
+            d[i] = inside ? v[i] : T.Zero;
         }
     }
 }
