@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Bilevel.Api.Tests.Infrastructure;
 using Bilevel.Contracts;
+using Bilevel.Grid.Tests.Specs;
 
 namespace Bilevel.Api.Tests;
 
@@ -24,7 +25,7 @@ public sealed class SpecFuzzTests(ApiHost host)
         {
             foreach (var type in new[] { "application/json", "application/yaml" })
             {
-                using var response = await host.Http.PostAsync("api/sweeps", new StringContent(mutation.Text, Encoding.UTF8, type));
+                using var response = await host.Http.PostAsync("api/sweeps", new StringContent(mutation.Json, Encoding.UTF8, type));
                 var body = await response.Content.ReadAsStringAsync();
                 if (response.StatusCode != HttpStatusCode.BadRequest)
                 {

@@ -19,35 +19,6 @@ internal static class Specs
         outerSteps: 20
         """;
 
-    /// <summary>A valid spec using every part of the schema; the seed of the fuzz corpus.</summary>
-    public const string Full = """
-        {
-          "name": "hypercleaning two-phase",
-          "task": { "kind": "hypercleaning", "config": { "dataset": "mnist", "noise": 0.5, "hidden": [128, 64] } },
-          "schedule": {
-            "phase1": { "name": "trgu", "options": { "k": 10 } },
-            "phase2": { "name": "fg2u", "options": { "directions": 8 } },
-            "switch": { "rule": "cosine", "threshold": 0.5, "every": 10, "directions": 4 }
-          },
-          "search": {
-            "seed": 42,
-            "samples": 3,
-            "parameters": {
-              "lr": { "kind": "grid", "values": [0.1, 0.01] },
-              "optimizer": { "kind": "choice", "values": ["sgd", "adam"] },
-              "momentum": { "kind": "uniform", "low": 0.5, "high": 0.99 },
-              "weightDecay": { "kind": "log-uniform", "low": 1e-5, "high": 1e-2 }
-            }
-          },
-          "seeds": [0, 1],
-          "outerSteps": 200,
-          "checkpointInterval": 20,
-          "device": { "kind": "cpu", "slots": 2 },
-          "maxAttempts": 4,
-          "priority": 7
-        }
-        """;
-
     /// <summary>Trials for the seeded data: cuda and top priority, so claims in tests take only these.</summary>
     public static SweepSpec Searched(int seeds) => new()
     {
