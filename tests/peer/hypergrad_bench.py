@@ -10,6 +10,13 @@ Usage:
 Then reads commands from stdin, one per line, and answers each with ONE JSON line on stdout:
   time EST          one timed call -> {"s", "cpu_s", "loss"} (wall and process CPU seconds)
   grad EST PATH     one call, its hypergradient written to PATH (float32) -> {"s", "cpu_s", "loss"}
+  reference EST PATH
+                    one call in float64 on the same inputs (cast from float32), its hypergradient written
+                    to PATH (float64) -> {"s", "cpu_s", "loss"}: the reference that the C# side measures
+                    both sides' float32 hypergradients against. Unrolled ConvNet training is sensitive to
+                    float32 rounding (a pre-activation within rounding of 0 takes the other side of its
+                    ReLU, and the trajectories part), so two float32 results can differ by far more than
+                    either differs from float64.
   mem EST           peak RSS growth of one call over the memory resident just before it, with glibc
                     returning large blocks on free so that resident memory follows live memory
                     (VmHWM after /proc/self/clear_refs, as bench_models.py) -> {"mib", "method", "s", "cpu_s"}
@@ -31,6 +38,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,8 +46,22 @@ import torch  # noqa: E402
 
 import bench_models  # noqa: E402  (PeakRss, set_malloc)
 import hypergrad_common as hc  # noqa: E402
+import models  # noqa: E402
+import task_condensation  # noqa: E402
 
 ESTIMATORS = ("rgu", "trgu", "fg2u", "neumann", "cg", "kfac")
+
+
+def read_condensation(directory: str, dtype: torch.dtype, width: int, depth: int, ipc: int, real_batch: int,
+                      steps: int, lr: float) -> Tuple[task_condensation.Condensation, torch.Tensor]:
+    """Files: theta0.bin, phi.bin (synthetic images, [10 * ipc * 784]), x_real.bin [real_batch, 784] (the outer
+    step's real batch), y_real.bin (int32)."""
+    model = models.ConvNet(width=width, depth=depth)
+    theta0 = hc.read_tensor(directory, "theta0.bin", dtype, (models.num_params(model),))
+    x_real = hc.read_tensor(directory, "x_real.bin", dtype, (real_batch, *model.input_shape))
+    y_real = hc.read_labels(directory, "y_real.bin", (real_batch,))
+    problem = task_condensation.Condensation(model, theta0, ipc, x_real, y_real, steps, lr)
+    return problem, hc.read_tensor(directory, "phi.bin", dtype, (problem.phi_size,))
 
 
 def build(args):
@@ -47,8 +69,15 @@ def build(args):
     if args.task == "hypercleaning":
         return hc.read_hypercleaning(args.dir, dtype, args.hidden, args.train, args.val, args.steps, args.batch,
                                      args.lr, args.wd)
-    return hc.read_condensation(args.dir, dtype, args.width, args.depth, args.ipc, args.real_batch, args.steps,
-                                args.lr)
+    return read_condensation(args.dir, dtype, args.width, args.depth, args.ipc, args.real_batch, args.steps, args.lr)
+
+
+def in_float64(problem: hc.Problem, phi: torch.Tensor) -> Tuple[hc.Problem, torch.Tensor]:
+    """A copy of the problem with its floating-point tensors (theta_0, data, fixed labels) cast to float64."""
+    result = type(problem).__new__(type(problem))
+    result.__dict__.update({k: v.double() if torch.is_tensor(v) and v.is_floating_point() else v
+                            for k, v in vars(problem).items()})
+    return result, phi.double()
 
 
 def make_calls(args, problem, phi):
@@ -71,8 +100,10 @@ def timed(fn):
     return time.perf_counter() - t0, time.process_time() - c0, loss, gradient
 
 
-def serve(calls) -> None:
+def serve(calls, reference_calls) -> None:
+    """reference_calls() makes the float64 calls, on first use: the float32 calls are measured without them."""
     rss = bench_models.PeakRss()
+    references = None
     for line in sys.stdin:
         parts = line.split()
         if not parts:
@@ -90,6 +121,11 @@ def serve(calls) -> None:
             elif command == "grad":
                 s, cpu, loss, gradient = timed(fn)
                 gradient.detach().numpy().astype("<f4").tofile(parts[2])
+                out = {"s": s, "cpu_s": cpu, "loss": loss}
+            elif command == "reference":
+                references = references or reference_calls()
+                s, cpu, loss, gradient = timed(references[name])
+                gradient.detach().numpy().astype("<f8").tofile(parts[2])
                 out = {"s": s, "cpu_s": cpu, "loss": loss}
             elif command == "mem":
                 bench_models.set_malloc(cache=False)
@@ -148,7 +184,7 @@ def main(argv=None) -> int:
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "fg2u_mode": args.fg2u_mode, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}),
           flush=True)
-    serve(make_calls(args, problem, phi))
+    serve(make_calls(args, problem, phi), lambda: make_calls(args, *in_float64(problem, phi)))
     return 0
 
 

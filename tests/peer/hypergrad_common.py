@@ -1,14 +1,15 @@
 """PyTorch peer of the bilevel problems and hypergradient estimators (tests/peer/hypergrad_*.py).
 
 The problems mirror the C# tasks on identical inputs that the C# side writes as raw little-endian
-files (see read_hypercleaning / read_condensation): theta_0, phi, the data, and for hypercleaning the
-minibatch of every inner step. Inner dynamics: plain SGD, theta_t = theta_{t-1} - lr * grad g(theta_{t-1}, phi; xi_t), t = 1..T;
+files (see read_hypercleaning, and hypergrad_bench.read_condensation): theta_0, phi, the data, and for
+hypercleaning the minibatch of every inner step. Inner dynamics: plain SGD, theta_t = theta_{t-1} - lr * grad g(theta_{t-1}, phi; xi_t), t = 1..T;
 outer objective h(phi) = f(theta_T(phi), phi). Weight decay is written into g as (wd/2)|theta|^2, as
 the C# task does, so that the implicit estimators see the same Hessian.
 
   hypercleaning  g = mean_{i in xi_t} sigmoid(phi_i) * CE(model(theta, x_i), noisy y_i) + (wd/2)|theta|^2,
                  f = mean CE on the validation set (does not depend on phi)
-  condensation   phi = synthetic images [IPC * classes, 1, 28, 28] with fixed labels i // IPC,
+  condensation   task_condensation.Condensation (the task's definition, shared with its cross-check):
+                 phi = synthetic images [IPC * classes, 1, 28, 28] with fixed labels i // IPC,
                  g = mean CE of the ConvNet on them (every step the same), f = mean CE on a real batch
 
 Estimators, each written the natural PyTorch way:
@@ -121,25 +122,6 @@ class Hypercleaning(Problem):
         return self.x_train[idx], torch.sigmoid(phi.detach())[idx]
 
 
-class Condensation(Problem):
-    def __init__(self, model, theta0, synthetic_labels, x_real, y_real, steps, lr):
-        self.model, self.theta0 = model, theta0
-        self.synthetic_labels, self.x_real, self.y_real = synthetic_labels, x_real, y_real
-        self.steps, self.lr = steps, lr
-
-    def images(self, phi):
-        return phi.view(self.synthetic_labels.shape[0], *self.model.input_shape)
-
-    def inner_loss(self, theta, phi, t):
-        return models.cross_entropy(self.model.forward(theta, self.images(phi)), self.synthetic_labels)
-
-    def outer_loss(self, theta, phi):
-        return models.cross_entropy(self.model.forward(theta, self.x_real), self.y_real)
-
-    def kfac_batch(self, phi, t):
-        return self.images(phi.detach()), None
-
-
 def read_hypercleaning(directory: str, dtype: torch.dtype, hidden: Sequence[int], n_train: int, n_val: int,
                        steps: int, batch: int, lr: float, wd: float) -> Tuple[Hypercleaning, torch.Tensor]:
     """Files: theta0.bin, phi.bin (dtype), x_train.bin [n_train, 784], y_train.bin (int32, noisy),
@@ -153,20 +135,6 @@ def read_hypercleaning(directory: str, dtype: torch.dtype, hidden: Sequence[int]
     y_val = read_labels(directory, "y_val.bin", (n_val,))
     batches = read_labels(directory, "batches.bin", (steps, batch))
     return Hypercleaning(model, theta0, x_train, y_train, x_val, y_val, batches, lr, wd), phi
-
-
-def read_condensation(directory: str, dtype: torch.dtype, width: int, depth: int, ipc: int, real_batch: int,
-                      steps: int, lr: float) -> Tuple[Condensation, torch.Tensor]:
-    """Files: theta0.bin, phi.bin (synthetic images, [10 * ipc * 784]), x_real.bin [real_batch, 784],
-    y_real.bin (int32)."""
-    model = models.ConvNet(width=width, depth=depth)
-    count = model.num_classes * ipc
-    theta0 = read_tensor(directory, "theta0.bin", dtype, (models.num_params(model),))
-    phi = read_tensor(directory, "phi.bin", dtype, (count * 784,))
-    x_real = read_tensor(directory, "x_real.bin", dtype, (real_batch, 1, 28, 28))
-    y_real = read_labels(directory, "y_real.bin", (real_batch,))
-    labels = torch.arange(count) // ipc
-    return Condensation(model, theta0, labels, x_real, y_real, steps, lr), phi
 
 
 # ----------------------------------------------------------------------------- unrolling
