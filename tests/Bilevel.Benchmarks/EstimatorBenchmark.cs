@@ -169,7 +169,6 @@ public static class EstimatorBenchmark
             LearningRate = 0.01,
         };
         var task = config.Build<float>(Seed);
-        IBilevelProblem<float> problem = (object)task is IKfacProblem<float> kfacTask ? kfacTask : new KfacCondensation(task);
         var phi = task.InitialPhi();
         string arguments = Invariant(
             $"--task condensation --steps {config.UnrollSteps} --lr {config.LearningRate:R} --width {config.Channels} --depth {config.Depth} --ipc {config.ImagesPerClass} --real-batch {config.RealBatch} --fg2u-mode vmap");
@@ -182,38 +181,8 @@ public static class EstimatorBenchmark
             WriteInts(dir, "y_real.bin", task.Train.LabelBatch(batch));
         }
         return new Workload("condensation", Invariant(
-            $"ConvNet width {config.Channels}, depth {config.Depth}, IPC {config.ImagesPerClass} (N = {problem.OuterSize} pixels), SGD lr {config.LearningRate}, T = {config.UnrollSteps}, real batch {config.RealBatch}, M = {problem.InnerSize}"),
-            problem, phi, arguments, Write);
-    }
-
-    /// <summary>
-    /// The condensation problem as KFAC needs it, for as long as the task does not say itself which model and
-    /// minibatch its inner loss uses: the ConvNet on the synthetic images, hard labels, no weights, no L2.
-    /// </summary>
-    private sealed class KfacCondensation(CondensationProblem<float> task) : IKfacProblem<float>
-    {
-        public int InnerSize => task.InnerSize;
-
-        public int OuterSize => task.OuterSize;
-
-        public int UnrollSteps => task.UnrollSteps;
-
-        public ulong Seed => task.Seed;
-
-        public IInnerOptimizer Optimizer => task.Optimizer;
-
-        public Tensor<float> InitialPhi() => task.InitialPhi();
-
-        public Tensor<float> InitialTheta(long outerStep) => task.InitialTheta(outerStep);
-
-        public StepSize<float> StepSize(Tensor<float> phi, int step) => task.StepSize(phi, step);
-
-        public Tensor<float> InnerLoss(Tensor<float> theta, Tensor<float> phi, long outerStep, int step) => task.InnerLoss(theta, phi, outerStep, step);
-
-        public Tensor<float> OuterLoss(Tensor<float> theta, Tensor<float> phi, long outerStep) => task.OuterLoss(theta, phi, outerStep);
-
-        public KfacBatch<float> KfacBatch(Tensor<float> phi, long outerStep, int step)
-            => new(task.Model, task.SyntheticImages(phi), KfacLikelihood.Classification);
+            $"ConvNet width {config.Channels}, depth {config.Depth}, IPC {config.ImagesPerClass} (N = {task.OuterSize} pixels), SGD lr {config.LearningRate}, T = {config.UnrollSteps}, real batch {config.RealBatch}, M = {task.InnerSize}"),
+            task, phi, arguments, Write);
     }
 
     // ------------------------------------------------------------------------------------------------ estimators

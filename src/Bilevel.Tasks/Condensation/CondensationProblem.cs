@@ -13,7 +13,15 @@ namespace Bilevel.Tasks.Condensation;
 /// steps; the outer loss is the cross-entropy of that network on a batch of real training images (drawn per outer
 /// step from the counter-based generator).
 /// </summary>
-public sealed class CondensationProblem<T> : IBilevelProblem<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <remarks>
+/// KFAC (<see cref="KfacBatch"/>) sees the inner loss as the ConvNet's softmax cross-entropy on the synthetic images,
+/// unweighted, without L2, in every configuration: with learned labels the targets are soft, y_i = softmax(label
+/// logits_i), but the Hessian of CE(z, y) = logsumexp(z) − ⟨z, y⟩ in the logits is diag(p) − ppᵀ for every y on the
+/// simplex, the same as with hard labels and the same as the classification Fisher, so the factors are those of the
+/// loss the inner problem minimises. A learned learning rate scales the inner steps, not the inner loss: the implicit
+/// estimators, KFAC among them, give it a hypergradient of 0.
+/// </remarks>
+public sealed class CondensationProblem<T> : IKfacProblem<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly LabeledImages train;
     private readonly int[] syntheticLabels;
@@ -102,6 +110,12 @@ public sealed class CondensationProblem<T> : IBilevelProblem<T> where T : unmana
             ? Ops.CrossEntropy(logits, Ops.Softmax(ParameterLayout.View(phi, l), 1))
             : Ops.CrossEntropy(logits, syntheticLabels);
     }
+
+    /// <summary>
+    /// The synthetic set as KFAC needs it (the same at every inner step): the ConvNet on the synthetic images of φ,
+    /// softmax cross-entropy, hard or soft labels alike (see the remarks on the class), no sample weights, no L2.
+    /// </summary>
+    public KfacBatch<T> KfacBatch(Tensor<T> phi, long outerStep, int step) => new(Model, SyntheticImages(phi), KfacLikelihood.Classification);
 
     /// <summary>The indices into <see cref="Train"/> of outer step k's real batch (drawn with replacement).</summary>
     public int[] RealBatch(long outerStep)
