@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bilevel.Benchmarks;
+using Bilevel.Benchmarks.Estimators;
 
 // Usage: Bilevel.Benchmarks [--threads N] [--reps R] [--only gemm|models|estimators]
 int threads = 2, repetitions = 9;

@@ -1,4 +1,4 @@
-"""PyTorch peer of the estimator benchmark (tests/Bilevel.Benchmarks/EstimatorBenchmark.cs): a worker that
+"""PyTorch peer of the estimator benchmark (tests/Bilevel.Benchmarks/Estimators/): a worker that
 times one hypergradient estimator call at a time on the task the C# side wrote to --dir, so that the C#
 side can interleave its own calls with these (load bursts on a noisy machine hit both alike).
 

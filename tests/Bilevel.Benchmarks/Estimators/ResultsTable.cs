@@ -1,0 +1,52 @@
+using System.Globalization;
+
+namespace Bilevel.Benchmarks.Estimators;
+
+/// <summary>One estimator on one task: medians of the timed calls, memory, and the hypergradient's relative error.</summary>
+internal sealed record Row(string Task, string Estimator, double Ours, double OursCpu, double? Torch, double? TorchCpu, long PeakBytes,
+    double? OursRssMib, double? TorchRssMib, double? RelativeError, int Reps, string? Error);
+
+/// <summary>One (FG)²U thread configuration on one task.</summary>
+internal sealed record Scaling(string Task, string Variant, double Seconds, double CpuSeconds, int Reps);
+
+/// <summary>The benchmark's tables: time and memory per estimator, and (FG)²U's thread scaling.</summary>
+internal static class ResultsTable
+{
+    public static void Print(List<Row> rows, int threads, TextWriter output)
+    {
+        output.WriteLine();
+        output.WriteLine($"Time per hypergradient (median ms) and peak memory (MiB), float32, {threads} threads; ratio = ours / PyTorch (target ≤ 0.7, goal 0.5)");
+        output.WriteLine($"{"task",-14} {"estimator",-13} {"ours ms",9} {"torch ms",9} {"time",5} {"cpu",5} | {"ours RSS",8} {"torch RSS",9} {"RSS",5} | {"ours peak",9} {"peak",5} | {"rel.err",7} {"reps",4}");
+        foreach (var r in rows)
+        {
+            string torchMs = r.Torch is { } t ? (t * 1e3).ToString("F1", CultureInfo.InvariantCulture) : "n/a";
+            string timeRatio = r.Torch is { } t2 ? (r.Ours / t2).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+            string cpuRatio = r.TorchCpu is { } c && c > 0 ? (r.OursCpu / c).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+            double peakMib = r.PeakBytes / 1048576.0;
+            string rssRatio = r.OursRssMib is { } o && r.TorchRssMib is { } p && p > 0 ? (o / p).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+            string peakRatio = r.TorchRssMib is { } p2 && p2 > 0 ? (peakMib / p2).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Task,-14} {r.Estimator,-13} {r.Ours * 1e3,9:F1} {torchMs,9} {timeRatio,5} {cpuRatio,5} | {Format(r.OursRssMib),8} {Format(r.TorchRssMib),9} {rssRatio,5} | {peakMib,9:F1} {peakRatio,5} | {(r.RelativeError is { } e ? e.ToString("E1", CultureInfo.InvariantCulture) : "-"),7} {r.Reps,4}"));
+            if (r.Error is not null) output.WriteLine($"    PyTorch failed: {r.Error}");
+        }
+        output.WriteLine("time, cpu: ours/PyTorch of the median wall time and of the median process CPU time per call. RSS: peak RSS growth over one call");
+        output.WriteLine("(VmHWM after clear_refs; ours: first call in a fresh worker; PyTorch: a warm call, glibc returning freed blocks); ours peak:");
+        output.WriteLine("CostReport.PeakBytes, the tensor high-water mark, and its ratio to PyTorch's RSS. rel.err: ‖ours − torch‖/‖torch‖ of the hypergradient,");
+        output.WriteLine("PyTorch's computed in float64 on the same inputs.");
+    }
+
+    public static void PrintScaling(List<Scaling> rows, TextWriter output)
+    {
+        if (rows.Count == 0) return;
+        output.WriteLine();
+        output.WriteLine($"(FG)²U(b = {Variant.Directions}) on 1 vs 2 threads, each in its own warm worker, calls interleaved (median ms; speed-up over the 1-thread run; target ≥ 1.7)");
+        foreach (var group in rows.GroupBy(r => r.Task))
+        {
+            double single = group.First().Seconds;
+            foreach (var r in group)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Task,-14} {r.Variant,-50} {r.Seconds * 1e3,9:F1} ms  ×{single / r.Seconds:F2}  cpu {r.CpuSeconds * 1e3,9:F1} ms  ({r.Reps} reps)"));
+        }
+    }
+
+    private static string Format(double? mib) => mib is { } m ? m.ToString("F1", CultureInfo.InvariantCulture) : "n/a";
+}

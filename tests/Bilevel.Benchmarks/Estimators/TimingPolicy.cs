@@ -1,0 +1,29 @@
+namespace Bilevel.Benchmarks.Estimators;
+
+/// <summary>How long a side warms up, how many calls are timed, and what of them is reported.</summary>
+internal static class TimingPolicy
+{
+    private const int WarmupCalls = 30;
+    private const int MinWarmupCalls = 2;
+    private static readonly TimeSpan WarmupTime = TimeSpan.FromSeconds(1);
+    private const int MinReps = 3;
+    private const int MaxReps = 9;
+
+    /// <summary>Timed calls per side and estimator grow for cheap estimators up to about this much time.</summary>
+    private static readonly TimeSpan TimedBudget = TimeSpan.FromSeconds(3);
+
+    /// <summary>True while a warm-up of <paramref name="calls"/> calls taking <paramref name="seconds"/> must go on: fewer than 2 calls, or fewer than 30 and under 1 s.</summary>
+    public static bool WarmingUp(int calls, double seconds)
+        => calls < MinWarmupCalls || (calls < WarmupCalls && seconds < WarmupTime.TotalSeconds);
+
+    /// <summary>Timed calls per side for calls of about <paramref name="secondsPerCall"/>: 3 to 9, about 3 s in all.</summary>
+    public static int Repetitions(double secondsPerCall)
+        => (int)Math.Clamp(Math.Ceiling(TimedBudget.TotalSeconds / Math.Max(secondsPerCall, 1e-6)), MinReps, MaxReps);
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}
