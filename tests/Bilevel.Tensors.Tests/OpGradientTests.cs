@@ -171,6 +171,15 @@ public class OpGradientTests
     }
 
     [Fact]
+    public void A_NaN_or_infinite_cotangent_is_not_hidden_by_the_zero_derivative_of_relu_or_clamp()
+    {
+        var x = Tensor<double>.FromArray([-1.0, 2.0, 3.0, -4.0], 4);
+        var cotangent = Tensor<double>.FromArray([double.NaN, double.NaN, 1.0, double.PositiveInfinity], 4);
+        AssertSame([double.NaN, double.NaN, 1.0, double.NaN], Autodiff.Vjp(a => Ops.Relu(a[0]), [x], cotangent).Cotangents[0], "relu");
+        AssertSame([double.NaN, double.NaN, 0.0, double.NaN], Autodiff.Vjp(a => Ops.Clamp(a[0], 0.0, 2.0), [x], cotangent).Cotangents[0], "clamp");
+    }
+
+    [Fact]
     public void NaN_propagates_through_reductions_but_only_into_its_slice()
     {
         // [3, 4] with a NaN at (1, 2).

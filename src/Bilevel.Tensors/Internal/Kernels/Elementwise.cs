@@ -21,8 +21,9 @@ internal static class Elementwise
     }
 
     /// <summary>
-    /// destination = values where low ≤ x ≤ high (each end inclusive or not) and 0 elsewhere: the derivative of relu
-    /// and clamp applied to a (co)tangent in one pass, without materialising the 0/1 mask. <paramref name="values"/>
+    /// destination = values where low ≤ x ≤ high (each end inclusive or not) and values·0 elsewhere (0, or NaN for a
+    /// NaN or infinite value, which is never hidden): the derivative of relu and clamp applied to a (co)tangent in
+    /// one pass, without materialising the 0/1 mask. <paramref name="values"/>
     /// may hold several blocks of x's length (stacked tangents), each gated by the same x.
     /// </summary>
     public static void Gate<T>(T[] x, int length, T[] values, int valuesLength, T[] destination, T low, T high, bool lowInclusive, bool highInclusive)
@@ -53,14 +54,15 @@ internal static class Elementwise
                 var xv = new Vector<T>(x.Slice(i));
                 var aboveLow = lowInclusive ? Vector.GreaterThanOrEqual(xv, lo) : Vector.GreaterThan(xv, lo);
                 var belowHigh = highInclusive ? Vector.LessThanOrEqual(xv, hi) : Vector.LessThan(xv, hi);
-                Vector.ConditionalSelect(aboveLow & belowHigh, new Vector<T>(v.Slice(i)), Vector<T>.Zero).CopyTo(d.Slice(i));
+                var vv = new Vector<T>(v.Slice(i));
+                Vector.ConditionalSelect(aboveLow & belowHigh, vv, vv * Vector<T>.Zero).CopyTo(d.Slice(i));
             }
         }
         for (; i < x.Length; i++)
         {
             T xi = x[i];
             bool inside = (lowInclusive ? xi >= low : xi > low) && (highInclusive ? xi <= high : xi < high);
-            d[i] = inside ? v[i] : T.Zero;
+            d[i] = inside ? v[i] : v[i] * T.Zero;
         }
     }
 }
