@@ -53,9 +53,9 @@ public sealed class ConjugateGradient : IHypergradientEstimator
             double next = Dot(r, r);
             p = scope.Keep(Ops.Add(r, Ops.Scale(p, T.CreateChecked(next / rr))));
             rr = next;
-            // Only the current iterates stay alive, so memory does not grow with K (∂f/∂θ is needed for the residual).
-            foreach (var old in new[] { previous.q, previous.r, previous.p })
-                if (old != setting.OuterThetaGradient) old.Dispose();
+            setting.Retire(previous.q);
+            setting.Retire(previous.r);
+            setting.Retire(previous.p);
         }
         double relative;
         using (TensorScope.Begin())

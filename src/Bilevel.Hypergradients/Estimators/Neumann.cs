@@ -37,18 +37,12 @@ public sealed class Neumann : IHypergradientEstimator
             var (previousTerm, previousSum) = (term, sum);
             term = scope.Keep(Ops.Sub(term, Ops.Scale(setting.InnerHessianTimes(term), alpha)));
             sum = scope.Keep(Ops.Add(sum, term));
-            // Only the current term and sum stay alive, so memory does not grow with K.
-            Retire(previousTerm, setting);
-            Retire(previousSum, setting);
+            setting.Retire(previousTerm);
+            setting.Retire(previousSum);
         }
         var gradient = setting.Hypergradient(Ops.Scale(sum, alpha));
         meter.HvpCount = setting.HvpCount;
         meter.InnerPasses = 1;
         return new HypergradientEstimate<T>(gradient, setting.OuterLoss, meter.Report());
-    }
-
-    private static void Retire<T>(Tensor<T> iterate, ImplicitSetting<T> setting) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (iterate != setting.OuterThetaGradient) iterate.Dispose();
     }
 }
