@@ -49,6 +49,8 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
         double loss = value.ItemAsDouble();
         var adjoint = new InnerState<T>(outer[0], final.Slots.Select(s => Tensor<T>.Zeros(s.Shape)).ToArray());
         var phiBar = outer[1];
+        // s_T itself is not needed backwards (step t reads s_{t−1}): its memory goes to the adjoint steps.
+        final.Dispose();
 
         for (int end = steps; end >= first; end = StartOf(end, first, segment) - 1)
         {
@@ -68,7 +70,6 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
             foreach (var s in states) s.Dispose();
         }
         adjoint.Dispose();
-        final.Dispose();
         return new HypergradientEstimate<T>(phiBar, loss, meter.Report());
     }
 
@@ -80,6 +81,7 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var states = new List<InnerState<T>> { from };
+        if (start == end) return states;
         var state = Copy(from);
         for (int t = start; t < end; t++)
         {
@@ -111,17 +113,45 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
             return sum;
         }, [state.Theta, .. state.Slots, gradient, phi]);
 
-        var bars = problem.Optimizer.IsAffineInGradient ? null : UpdateVjp(InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step));
-        var gradientBar = bars?[1 + slots] ?? UpdateVjp(Tensor<T>.Zeros(state.Theta.Shape))[1 + slots];
+        // Each stage runs in a scope that keeps only what the next stage reads, so a step's peak is one Hessian-vector
+        // product plus a few parameter-sized vectors, not every temporary of the step at once.
+        Tensor<T>[]? bars = null;
+        Tensor<T> gradientBar;
+        using (var stage = TensorScope.Begin())
+        {
+            if (!problem.Optimizer.IsAffineInGradient) bars = UpdateVjp(InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step));
+            gradientBar = stage.Keep(bars?[1 + slots] ?? UpdateVjp(Tensor<T>.Zeros(state.Theta.Shape))[1 + slots]);
+            if (bars is not null) bars = Keep(stage, bars);
+        }
         // [H_θθ ḡ; H_φθ ḡ] from one Jvp over the gradient of g with respect to (θ, φ); its primal holds G.
-        var (gradients, hessianTimes) = Autodiff.Jvp(
-            p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, step), p),
-            [state.Theta, phi], [gradientBar, Tensor<T>.Zeros(phi.Shape)]);
-        bars ??= UpdateVjp(Ops.Detach(gradients[0]));
-        var thetaBar = Ops.Add(bars[0], hessianTimes[0]);
-        var phiContribution = Ops.Add(bars[2 + slots], hessianTimes[1]);
+        Tensor<T> gradient, thetaHessian, phiHessian;
+        using (var stage = TensorScope.Begin())
+        {
+            var (gradients, hessianTimes) = Autodiff.Jvp(
+                p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, step), p),
+                [state.Theta, phi], [gradientBar, Tensor<T>.Zeros(phi.Shape)]);
+            (gradient, thetaHessian, phiHessian) = (stage.Keep(Ops.Detach(gradients[0])), stage.Keep(hessianTimes[0]), stage.Keep(hessianTimes[1]));
+        }
+        gradientBar.Dispose();
+        if (bars is null)
+        {
+            using var stage = TensorScope.Begin();
+            bars = Keep(stage, UpdateVjp(gradient));
+        }
+        gradient.Dispose();
+        var thetaBar = Ops.Add(bars[0], thetaHessian);
+        var phiContribution = Ops.Add(bars[2 + slots], phiHessian);
+        bars[0].Dispose();
+        bars[1 + slots].Dispose();
+        bars[2 + slots].Dispose();
+        thetaHessian.Dispose();
+        phiHessian.Dispose();
         return (new InnerState<T>(thetaBar, bars[1..(1 + slots)]), phiContribution);
     }
+
+    /// <summary>The non-null tensors of <paramref name="parts"/>, kept by <paramref name="scope"/>.</summary>
+    private static Tensor<T>[] Keep<T>(TensorScope scope, Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T>
+        => parts.Select(scope.Keep).ToArray();
 
     /// <summary>A detached copy that outlives the step scope it was made in (owned by the caller's scope).</summary>
     private static InnerState<T> Copy<T>(InnerState<T> s) where T : unmanaged, IFloatingPointIeee754<T>

@@ -69,7 +69,7 @@ public static partial class Ops
     {
         var y = Tensor<T>.Scalar(System.Numerics.Tensors.TensorPrimitives.Dot<T>(x.Span, x.Span));
         var two = T.CreateChecked(2);
-        return Derivatives.Attach(y, [x],
+        return Derivatives.Attach(y, x,
             t =>
             {
                 // 2⟨x, tᵢ⟩ for each stacked tangent tᵢ: one matrix-vector product.
@@ -77,7 +77,28 @@ public static partial class Ops
                 var products = MatMul(Reshape(t[0]!, new Shape(count, x.Length)), Reshape(x, new Shape(x.Length, 1)));
                 return Scale(Reshape(products, new Shape(count)), two);
             },
-            g => [Mul(x, Scale(g, two))], "squared-norm");
+            (g, full) => AddSquaredNormCotangent(x, g, full, two), "squared-norm");
+    }
+
+    /// <summary>
+    /// full += 2g·x, and for each stacked tangent full.Tangentᵢ += 2(ġᵢ·x + g·ẋᵢ): the pullback of ‖x‖² added in
+    /// place, because its cotangent (2g·x) is as large as x — a parameter-sized temporary, and with tangents two more,
+    /// at the start of every backward pass through a weight-decay term.
+    /// </summary>
+    private static void AddSquaredNormCotangent<T>(Tensor<T> x, Tensor<T> g, Tensor<T> full, T two) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = two * g.Span[0];
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(x.Span, scale, full.Span, full.Span);
+        int count = Math.Max(g.TangentCount, x.TangentCount);
+        if (count == 0) return;
+        CotangentBuffers<T>.EnsureTangent(full, count);
+        int n = x.Length;
+        for (int i = 0; i < count; i++)
+        {
+            var target = full.Tangent!.Span.Slice(i * n, n);
+            if (g.Tangent is { } tg) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(x.Span, two * tg.Span[i], target, target);
+            if (x.Tangent is { } tx) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(tx.Span.Slice(i * n, n), scale, target, target);
+        }
     }
 
     private static Tensor<T> EqualMask<T>(Tensor<T> x, Tensor<T> reference) where T : unmanaged, IFloatingPointIeee754<T>
