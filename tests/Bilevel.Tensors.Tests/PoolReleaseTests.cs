@@ -5,8 +5,8 @@ namespace Bilevel.Tensors.Tests;
 
 /// <summary>
 /// When the pool gives idle buffers back to the operating system: all of them on <see cref="TensorMemory.ReleaseIdle"/>,
-/// those of sizes no longer asked for when a request of a new size misses, and none in a loop that repeats its sizes.
-/// Each test starts from an empty pool; they run alone, since another test's buffers would change the figures.
+/// those of sizes no longer asked for when a request of a new size misses, and none in a loop that repeats its sizes
+/// with all of them live together. Each test starts from an empty pool; they run alone, since another test's buffers would change the figures.
 /// </summary>
 [Collection(ProcessMemoryCollection.Name)]
 public class PoolReleaseTests
@@ -60,7 +60,7 @@ public class PoolReleaseTests
     }
 
     [Fact]
-    public void A_loop_that_repeats_its_sizes_allocates_only_in_its_first_pass()
+    public void A_loop_whose_sizes_are_live_together_allocates_only_in_its_first_pass()
     {
         TensorMemory.ReleaseIdle();
         long afterFirstPass = 0, idleAfterFirstPass = 0;

@@ -29,9 +29,12 @@ internal static unsafe class BlockPool
     /// the new block's size (or none are left), so that live + idle memory does not grow while memory of sizes
     /// nobody asks for sits idle. This is what lets the process shrink when an algorithm moves to a phase with other
     /// tensor sizes. The price is paid at a phase change: the new phase's first requests miss and fault in fresh
-    /// pages, and switching back costs the same again. A loop that repeats the same requests finds every size idle
-    /// after its first pass, never misses and so never frees. Smaller blocks come from malloc, which keeps freed
-    /// ones for reuse rather than returning them, so they are not worth freeing here.
+    /// pages, and switching back costs the same again. A loop whose sizes are live together (or fit in one another's
+    /// window) finds them all idle after its first pass and never misses, so never frees. A loop that goes through
+    /// sizes idle at different times within a pass is a phase change at every turn, and pays it every pass: a
+    /// ConvNet HVP (batch 64, 64 channels, float) remaps about 356 of its 552 MiB peak each step, where a pool that
+    /// kept every size would remap nothing. Smaller blocks come from malloc, which keeps freed ones for reuse rather
+    /// than returning them, so they are not worth freeing here.
     /// </para>
     /// </summary>
     public static (nint Address, long Bytes) Rent(ReadOnlySpan<long> window)
