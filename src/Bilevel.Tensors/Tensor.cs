@@ -46,8 +46,8 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
     /// <summary>The elements in row-major order.</summary>
     public Span<T> Span => Buffer.AsSpan(0, Length);
 
-    /// <summary>The pooled array (possibly longer than <see cref="Length"/>); for kernels.</summary>
-    internal T[] Buffer => storage?.Array ?? ThrowDisposed<T[]>();
+    /// <summary>The pooled native buffer (possibly longer than <see cref="Length"/>); for kernels.</summary>
+    internal NativeBuffer<T> Buffer => (storage ?? ThrowDisposed<Storage<T>>()).Buffer;
 
     public static Tensor<T> Zeros(Shape shape)
     {

@@ -2,17 +2,21 @@ namespace Bilevel.Tensors.Internal;
 
 /// <summary>
 /// A pooled buffer shared by a tensor and its aliases (reshapes, autodiff views). Reference counted so the buffer goes
-/// back to the pool exactly once, when the last tensor using it is disposed.
+/// back to the pool exactly once, when the last tensor using it is disposed. No finalizer: tensors are disposed by
+/// their <see cref="TensorScope"/>, and a buffer never returned stays allocated, as an idle pooled one would.
 /// </summary>
 internal sealed class Storage<T> where T : unmanaged
 {
-    private T[]? array;
+    private readonly NativeBuffer<T> buffer;
     private int references = 1;
+    private int returned;
 
-    public Storage(int length) => array = BufferPool<T>.Rent(length);
+    public Storage(int length) => buffer = BufferPool<T>.Rent(length);
 
-    /// <summary>The buffer, or null once every user has released it.</summary>
-    public T[]? Array => array;
+    /// <summary>The buffer; reading it once every user has released it throws, since its memory may be unmapped.</summary>
+    public NativeBuffer<T> Buffer => Volatile.Read(ref returned) == 0
+        ? buffer
+        : throw new ObjectDisposedException(nameof(Storage<T>), "The tensor buffer was returned to the pool.");
 
     public void AddReference()
     {
@@ -23,7 +27,8 @@ internal sealed class Storage<T> where T : unmanaged
     public void Release()
     {
         if (Interlocked.Decrement(ref references) != 0) return;
-        var a = Interlocked.Exchange(ref array, null);
-        if (a is not null) BufferPool<T>.Return(a);
+        // The flag, not the count, decides: a failed AddReference leaves the count above 0 again, and a buffer
+        // returned twice would be lent to two tensors at once.
+        if (Interlocked.Exchange(ref returned, 1) == 0) BufferPool<T>.Return(buffer);
     }
 }

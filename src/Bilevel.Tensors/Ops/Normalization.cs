@@ -86,7 +86,7 @@ public static partial class Ops
     {
         int planes = xhat.Shape[0] * xhat.Shape[1], size = xhat.Shape[2] * xhat.Shape[3];
         var y = Tensor<T>.Uninitialized(v.Shape);
-        T[] xs = xhat.Buffer, rs = r.Buffer, vs = v.Buffer, ys = y.Buffer;
+        NativeBuffer<T> xs = xhat.Buffer, rs = r.Buffer, vs = v.Buffer, ys = y.Buffer;
         int total = planes == 0 || size == 0 ? 0 : v.Length / size;
         T scale = T.One / T.CreateChecked(Math.Max(1, size));
         Parallelism.For(total, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
@@ -120,8 +120,8 @@ public static partial class Ops
         Tensor<T>? tr = tx is null ? null : Tensor<T>.Uninitialized(r.Shape.Prepend(b));
         // Without gamma and beta the output is x̂ itself, and only x has a tangent.
         var ty = affine ? Tensor<T>.Uninitialized(xhat.Shape.Prepend(b)) : txhat!;
-        T[] xs = xhat.Buffer, rs = r.Buffer;
-        T[]? txs = tx?.Buffer, txh = txhat?.Buffer, trs = tr?.Buffer, gs = gamma?.Buffer, tgs = tgamma?.Buffer, tbs = tbeta?.Buffer, tys = ty.Buffer;
+        NativeBuffer<T> xs = xhat.Buffer, rs = r.Buffer, tys = ty.Buffer;
+        NativeBuffer<T>? txs = tx?.Buffer, txh = txhat?.Buffer, trs = tr?.Buffer, gs = gamma?.Buffer, tgs = tgamma?.Buffer, tbs = tbeta?.Buffer;
         T scale = T.One / T.CreateChecked(Math.Max(1, size));
         Parallelism.For(b * planes, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
         {
@@ -130,24 +130,24 @@ public static partial class Ops
                 int q = p % planes, channel = q % channels, direction = p / planes;
                 var xp = xs.AsSpan(q * size, size);
                 var yp = tys.AsSpan(p * size, size);
-                if (txs is not null)
+                if (txs is { } txv)
                 {
-                    var tp = txs.AsSpan(p * size, size);
-                    var hp = txh!.AsSpan(p * size, size);
+                    var tp = txv.AsSpan(p * size, size);
+                    var hp = txh!.Value.AsSpan(p * size, size);
                     T mean = TP.Sum(tp) * scale, projection = TP.Dot(xp, tp) * scale, rq = rs[q];
                     TP.Subtract(tp, mean, hp);
                     TP.MultiplyAdd(xp, -projection, hp, hp);
                     TP.Multiply(hp, rq, hp);
-                    trs![p] = -(rq * rq) * projection;
+                    trs!.Value[p] = -(rq * rq) * projection;
                     if (!affine) continue;
-                    TP.Multiply(hp, gs is null ? T.One : gs[channel], yp);
+                    TP.Multiply(hp, gs is { } gv ? gv[channel] : T.One, yp);
                 }
                 else
                 {
                     yp.Clear();
                 }
-                if (tgs is not null) TP.MultiplyAdd(xp, tgs[direction * channels + channel], yp, yp);
-                if (tbs is not null) TP.Add(yp, tbs[direction * channels + channel], yp);
+                if (tgs is { } tgv) TP.MultiplyAdd(xp, tgv[direction * channels + channel], yp, yp);
+                if (tbs is { } tbv) TP.Add(yp, tbv[direction * channels + channel], yp);
             }
         });
         if (tx is not null)
@@ -168,8 +168,8 @@ public static partial class Ops
         int planes = xhat.Shape[0] * xhat.Shape[1], size = xhat.Shape[2] * xhat.Shape[3];
         int b = (txhat ?? tr ?? tv)!.Shape[0];
         var result = Tensor<T>.Uninitialized(xhat.Shape.Prepend(b));
-        T[] xs = xhat.Buffer, rs = r.Buffer, vs = v.Buffer, ys = y.Buffer, outs = result.Buffer;
-        T[]? txs = txhat?.Buffer, trs = tr?.Buffer, tvs = tv?.Buffer;
+        NativeBuffer<T> xs = xhat.Buffer, rs = r.Buffer, vs = v.Buffer, ys = y.Buffer, outs = result.Buffer;
+        NativeBuffer<T>? txs = txhat?.Buffer, trs = tr?.Buffer, tvs = tv?.Buffer;
         T scale = T.One / T.CreateChecked(Math.Max(1, size));
         Parallelism.For(b * planes, Math.Max(1, MinNormElementsPerThread / Math.Max(1, size)), (from, to) =>
         {
@@ -180,9 +180,9 @@ public static partial class Ops
                 var vp = vs.AsSpan(q * size, size);
                 var op = outs.AsSpan(p * size, size);
                 T xDotTv = T.Zero, txDotV = T.Zero;
-                if (tvs is not null)
+                if (tvs is { } tvv)
                 {
-                    var tp = tvs.AsSpan(p * size, size);
+                    var tp = tvv.AsSpan(p * size, size);
                     xDotTv = TP.Dot(xp, tp) * scale;
                     TP.Subtract(tp, TP.Sum(tp) * scale, op);
                 }
@@ -190,22 +190,22 @@ public static partial class Ops
                 {
                     op.Clear();
                 }
-                if (txs is not null)
+                if (txs is { } txv)
                 {
-                    var tp = txs.AsSpan(p * size, size);
+                    var tp = txv.AsSpan(p * size, size);
                     txDotV = TP.Dot(tp, vp) * scale;
                     TP.MultiplyAdd(tp, -(TP.Dot(xp, vp) * scale), op, op);
                 }
                 TP.MultiplyAdd(xp, -(xDotTv + txDotV), op, op);
                 TP.Multiply(op, rs[q], op);
-                if (trs is not null) TP.MultiplyAdd(ys.AsSpan(q * size, size), trs[p] / rs[q], op, op);
+                if (trs is { } trv) TP.MultiplyAdd(ys.AsSpan(q * size, size), trv[p] / rs[q], op, op);
             }
         });
         return result;
     }
 
     /// <summary>x̂ = (x − μ)·r and r per plane; with gamma or beta also y = γ·x̂ + β (γ = 1, β = 0 when absent).</summary>
-    private static void NormalizeKernel<T>(T[] x, T[] xhat, T[] r, T[]? gamma, T[]? beta, T[]? y, int planes, int channels, int size, T eps)
+    private static void NormalizeKernel<T>(NativeBuffer<T> x, NativeBuffer<T> xhat, NativeBuffer<T> r, NativeBuffer<T>? gamma, NativeBuffer<T>? beta, NativeBuffer<T>? y, int planes, int channels, int size, T eps)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = T.One / T.CreateChecked(Math.Max(1, size));
@@ -220,9 +220,9 @@ public static partial class Ops
                 T rs = T.One / T.Sqrt(TP.SumOfSquares(hp) * scale + eps);
                 TP.Multiply(hp, rs, hp);
                 r[p] = rs;
-                if (y is null) continue;
-                var yp = y.AsSpan(p * size, size);
-                T g = gamma is null ? T.One : gamma[p % channels], b = beta is null ? T.Zero : beta[p % channels];
+                if (y is not { } yv) continue;
+                var yp = yv.AsSpan(p * size, size);
+                T g = gamma is { } gv ? gv[p % channels] : T.One, b = beta is { } bv ? bv[p % channels] : T.Zero;
                 if (gamma is null) TP.Add(hp, b, yp);
                 else
                 {

@@ -142,7 +142,7 @@ public static partial class Ops
         return (input[0], input[1], (input[2] - kernel) / stride + 1, (input[3] - kernel) / stride + 1);
     }
 
-    private static void AvgPoolKernel<T>(T[] x, T[] y, int planes, int h, int w, int ho, int wo, int k, int s)
+    private static void AvgPoolKernel<T>(NativeBuffer<T> x, NativeBuffer<T> y, int planes, int h, int w, int ho, int wo, int k, int s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = T.One / T.CreateChecked(k * k);
@@ -178,7 +178,7 @@ public static partial class Ops
         });
     }
 
-    private static void AvgPoolBackwardKernel<T>(T[] g, T[] x, int planes, int h, int w, int ho, int wo, int k, int s)
+    private static void AvgPoolBackwardKernel<T>(NativeBuffer<T> g, NativeBuffer<T> x, int planes, int h, int w, int ho, int wo, int k, int s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = T.One / T.CreateChecked(k * k);
@@ -224,12 +224,12 @@ public static partial class Ops
         });
     }
 
-    private static void MaxPoolKernel<T>(T[] x, T[] positionBits, int planes, int h, int w, int ho, int wo, int k, int s)
+    private static void MaxPoolKernel<T>(NativeBuffer<T> x, NativeBuffer<T> positionBits, int planes, int h, int w, int ho, int wo, int k, int s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Parallelism.For(planes, Math.Max(1, MinPoolElementsPerThread / Math.Max(1, h * w)), (from, to) =>
         {
-            var positions = MemoryMarshal.Cast<T, int>(positionBits.AsSpan());
+            var positions = MemoryMarshal.Cast<T, int>(positionBits.Span);
             for (int plane = from; plane < to; plane++)
             {
                 int offset = plane * h * w;

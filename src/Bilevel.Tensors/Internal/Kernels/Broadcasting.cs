@@ -28,7 +28,7 @@ internal static class Broadcasting
             RunRows<T, TKernel>(x, y, destination, layout, 0, rows, xRow, yRow);
             return;
         }
-        // Spans cannot cross into the parallel lambda; arrays of the same data are pinned buffers, so copy their bounds.
+        // Spans cannot cross into the parallel lambda, so it gets their addresses, fixed for the loop's duration.
         unsafe
         {
             fixed (T* px = x, py = y, pd = destination)

@@ -21,7 +21,7 @@ internal static class Conv2dKernels
     private const int MinParallelElements = 1 << 14;
 
     /// <summary>y[n] = w · col(x[n]) (+ bias per output channel); x [N, C, H, W], w [O, K], y [N, O, Ho, Wo].</summary>
-    public static void Forward<T>(T[] x, T[] w, T[]? bias, T[] y, ConvGeometry g)
+    public static void Forward<T>(NativeBuffer<T> x, NativeBuffer<T> w, NativeBuffer<T>? bias, NativeBuffer<T> y, ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = g.K, p = g.P, o = g.O;
@@ -67,7 +67,7 @@ internal static class Conv2dKernels
     }
 
     /// <summary>gx[n] = col⁻¹(wᵀ · gy[n]): the adjoint of <see cref="Forward"/> in x (a transposed convolution).</summary>
-    public static void InputGrad<T>(T[] gy, T[] w, T[] gx, ConvGeometry g)
+    public static void InputGrad<T>(NativeBuffer<T> gy, NativeBuffer<T> w, NativeBuffer<T> gx, ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = g.K, p = g.P, o = g.O;
@@ -120,7 +120,7 @@ internal static class Conv2dKernels
     }
 
     /// <summary>gw = Σₙ gy[n] · col(x[n])ᵀ: the adjoint of <see cref="Forward"/> in w, summed group after group.</summary>
-    public static void WeightGrad<T>(T[] x, T[] gy, T[] gw, ConvGeometry g)
+    public static void WeightGrad<T>(NativeBuffer<T> x, NativeBuffer<T> gy, NativeBuffer<T> gw, ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = g.K, p = g.P, o = g.O;
@@ -159,7 +159,7 @@ internal static class Conv2dKernels
     /// The column matrix [K, nb·P] of images [n0, n0 + nb), built in <paramref name="col"/> in parallel; a single
     /// image of a pointwise convolution is its own column matrix.
     /// </summary>
-    private static ReadOnlySpan<T> Columns<T>(T[] x, T[] col, int n0, int nb, ConvGeometry g)
+    private static ReadOnlySpan<T> Columns<T>(NativeBuffer<T> x, NativeBuffer<T> col, int n0, int nb, ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int p = g.P, width = nb * p, taps = g.Kh * g.Kw, plane = g.H * g.W;
@@ -176,7 +176,7 @@ internal static class Conv2dKernels
     }
 
     /// <summary>Output (gradient) rows [O, nb·P] of images [n0, n0 + nb): the images' own rows when nb = 1, else gathered.</summary>
-    private static ReadOnlySpan<T> OutputRows<T>(T[] gy, T[] gathered, int n0, int nb, ConvGeometry g)
+    private static ReadOnlySpan<T> OutputRows<T>(NativeBuffer<T> gy, NativeBuffer<T> gathered, int n0, int nb, ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int p = g.P, o = g.O, width = nb * p;
@@ -196,7 +196,7 @@ internal static class Conv2dKernels
     /// y[n0 + i, o, :] = product[o, i·P ..] + bias[o] for the group's images; with no product, y's rows are filled
     /// with the bias (before a GEMM accumulates onto them).
     /// </summary>
-    private static void AddBias<T>(T[]? product, T[]? bias, T[] y, int n0, int nb, ConvGeometry g)
+    private static void AddBias<T>(NativeBuffer<T>? product, NativeBuffer<T>? bias, NativeBuffer<T> y, int n0, int nb, ConvGeometry g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int p = g.P, o = g.O, width = nb * p;
@@ -206,9 +206,9 @@ internal static class Conv2dKernels
             {
                 int i = row / o, channel = row % o;
                 var target = y.AsSpan(((n0 + i) * o + channel) * p, p);
-                if (product is null) target.Fill(bias![channel]);
-                else if (bias is null) product.AsSpan(channel * width + i * p, p).CopyTo(target);
-                else System.Numerics.Tensors.TensorPrimitives.Add(product.AsSpan(channel * width + i * p, p), bias[channel], target);
+                if (product is not { } rows) target.Fill(bias!.Value[channel]);
+                else if (bias is not { } b) rows.AsSpan(channel * width + i * p, p).CopyTo(target);
+                else System.Numerics.Tensors.TensorPrimitives.Add(rows.AsSpan(channel * width + i * p, p), b[channel], target);
             }
         });
     }

@@ -39,7 +39,7 @@ internal static class ConvWinograd
         && (g.Ho + 1) / 2 * ((g.Wo + 1) / 2) >= MinTilesPerPlane && (g.H + 1) / 2 * ((g.W + 1) / 2) >= MinTilesPerPlane;
 
     /// <summary>y = conv(x, w) + bias, as <see cref="Conv2dKernels.Forward{T}"/>.</summary>
-    public static void Forward<T>(T[] x, T[] w, T[]? bias, T[] y, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(NativeBuffer<T> x, NativeBuffer<T> w, NativeBuffer<T>? bias, NativeBuffer<T> y, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var u = BufferPool<T>.Rent(16 * g.O * g.C);
         try
@@ -57,7 +57,7 @@ internal static class ConvWinograd
     /// gx = convᵀ(gy, w): the correlation of gy with the kernel rotated by 180° and its channel axes swapped,
     /// padded by 2 − pad so that each input pixel sees every output its taps reached.
     /// </summary>
-    public static void InputGrad<T>(T[] gy, T[] w, T[] gx, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void InputGrad<T>(NativeBuffer<T> gy, NativeBuffer<T> w, NativeBuffer<T> gx, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var u = BufferPool<T>.Rent(16 * g.O * g.C);
         try
@@ -72,7 +72,7 @@ internal static class ConvWinograd
     }
 
     /// <summary>gw = Σₙ the adjoint of <see cref="Forward{T}"/> in w, summed group after group.</summary>
-    public static void WeightGrad<T>(T[] x, T[] gy, T[] gw, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void WeightGrad<T>(NativeBuffer<T> x, NativeBuffer<T> gy, NativeBuffer<T> gw, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int cin = g.C, cout = g.O;
         int tilesH = (g.Ho + 1) / 2, tilesW = (g.Wo + 1) / 2, perImage = tilesH * tilesW;
@@ -92,7 +92,7 @@ internal static class ConvWinograd
                     {
                         int i = item / cin, c = item % cin;
                         TransformInput(x.AsSpan(((start + i) * cin + c) * g.H * g.W, g.H * g.W), g.H, g.W, g.PadTop, g.PadLeft, tilesH, tilesW,
-                            v, c * tiles + i * perImage, cin * tiles, scratch);
+                            v, c * tiles + i * perImage, cin * tiles, scratch.Span);
                     }
                     BufferPool<T>.Return(scratch);
                 });
@@ -125,7 +125,7 @@ internal static class ConvWinograd
     /// y [N, cout, hout, wout] = the correlation of input [N, cin, hin, win] (zero outside) with the kernel whose
     /// transform is u [16, cout, cin], output (i, j) reading input (i − padTop + r, j − padLeft + s); plus bias.
     /// </summary>
-    private static void Run<T>(T[] input, int n, int cin, int hin, int win, T[] u, int cout, int padTop, int padLeft, int hout, int wout, T[]? bias, T[] y)
+    private static void Run<T>(NativeBuffer<T> input, int n, int cin, int hin, int win, NativeBuffer<T> u, int cout, int padTop, int padLeft, int hout, int wout, NativeBuffer<T>? bias, NativeBuffer<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int tilesH = (hout + 1) / 2, tilesW = (wout + 1) / 2, perImage = tilesH * tilesW;
@@ -144,7 +144,7 @@ internal static class ConvWinograd
                     {
                         int i = item / cin, c = item % cin;
                         TransformInput(input.AsSpan(((start + i) * cin + c) * hin * win, hin * win), hin, win, padTop, padLeft, tilesH, tilesW,
-                            v, c * tiles + i * perImage, cin * tiles, scratch);
+                            v, c * tiles + i * perImage, cin * tiles, scratch.Span);
                     }
                     BufferPool<T>.Return(scratch);
                 });
@@ -157,7 +157,7 @@ internal static class ConvWinograd
                     {
                         int i = item / cout, o = item % cout;
                         TransformOutput(m, o * tiles + i * perImage, cout * tiles, tilesH, tilesW,
-                            y.AsSpan(((start + i) * cout + o) * hout * wout, hout * wout), hout, wout, bias is null ? T.Zero : bias[o]);
+                            y.AsSpan(((start + i) * cout + o) * hout * wout, hout * wout), hout, wout, bias is { } b ? b[o] : T.Zero);
                     }
                 });
             }
@@ -174,7 +174,7 @@ internal static class ConvWinograd
     /// <paramref name="stride"/> apart. Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. The plane is first copied into
     /// a zero-bordered scratch plane covering every patch, so the tile loop reads without bounds tests.
     /// </summary>
-    private static void TransformInput<T>(ReadOnlySpan<T> plane, int h, int w, int padTop, int padLeft, int tilesH, int tilesW, T[] v, int offset, int stride, Span<T> scratch)
+    private static void TransformInput<T>(ReadOnlySpan<T> plane, int h, int w, int padTop, int padLeft, int tilesH, int tilesW, NativeBuffer<T> v, int offset, int stride, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int ph = 2 * tilesH + 2, pw = 2 * tilesW + 2;
@@ -182,7 +182,7 @@ internal static class ConvWinograd
             var padded = scratch[..(ph * pw)];
             Embed(plane, h, w, padTop, padLeft, padded, ph, pw);
             ref T source = ref MemoryMarshal.GetReference(padded);
-            ref T target = ref MemoryMarshal.GetArrayDataReference(v);
+            ref T target = ref MemoryMarshal.GetReference(v.Span);
             nint s1 = stride, s4 = 4 * (nint)stride;
             for (int a = 0; a < tilesH; a++)
             {
@@ -212,10 +212,10 @@ internal static class ConvWinograd
     /// Each 2×2 output block = Aᵀ M A (+ bias) from M[ξ][offset + tile], ξ planes <paramref name="stride"/> apart;
     /// blocks past the plane's edge are cut. Aᵀ = [1 1 1 0; 0 1 −1 −1].
     /// </summary>
-    private static void TransformOutput<T>(T[] m, int offset, int stride, int tilesH, int tilesW, Span<T> plane, int h, int w, T bias)
+    private static void TransformOutput<T>(NativeBuffer<T> m, int offset, int stride, int tilesH, int tilesW, Span<T> plane, int h, int w, T bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T source = ref MemoryMarshal.GetArrayDataReference(m);
+        ref T source = ref MemoryMarshal.GetReference(m.Span);
         ref T target = ref MemoryMarshal.GetReference(plane);
         nint s1 = stride;
         for (int a = 0; a < tilesH; a++)
@@ -245,11 +245,11 @@ internal static class ConvWinograd
     }
 
     /// <summary>The adjoint of <see cref="TransformOutput{T}"/>: M̄[ξ] = (A ḡ Aᵀ)[ξ] for each 2×2 block ḡ of a gradient plane (zeros past its edge).</summary>
-    private static void TransformOutputAdjoint<T>(ReadOnlySpan<T> plane, int h, int w, int tilesH, int tilesW, T[] mbar, int offset, int stride)
+    private static void TransformOutputAdjoint<T>(ReadOnlySpan<T> plane, int h, int w, int tilesH, int tilesW, NativeBuffer<T> mbar, int offset, int stride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T source = ref MemoryMarshal.GetReference(plane);
-        ref T target = ref MemoryMarshal.GetArrayDataReference(mbar);
+        ref T target = ref MemoryMarshal.GetReference(mbar.Span);
         nint s1 = stride, s4 = 4 * (nint)stride;
         for (int a = 0; a < tilesH; a++)
         {
@@ -305,7 +305,7 @@ internal static class ConvWinograd
     /// u[ξ][o][c] = (G g Gᵀ)[ξ] for g = w[o, c] (or, rotating, u[ξ][c][o] for g = w[o, c] turned by 180°: the kernel
     /// of the transposed convolution). G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
     /// </summary>
-    private static void TransformWeights<T>(T[] w, T[] u, int cout, int cin, bool rotate) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void TransformWeights<T>(NativeBuffer<T> w, NativeBuffer<T> u, int cout, int cin, bool rotate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T half = T.One / (T.One + T.One);
         int pairs = cout * cin;
@@ -337,7 +337,7 @@ internal static class ConvWinograd
     }
 
     /// <summary>The adjoint of <see cref="TransformWeights{T}"/> (unrotated): gw[o, c] = Gᵀ Ū[·][o][c] G.</summary>
-    private static void TransformWeightsAdjoint<T>(T[] ubar, T[] gw, int cout, int cin) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void TransformWeightsAdjoint<T>(NativeBuffer<T> ubar, NativeBuffer<T> gw, int cout, int cin) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T half = T.One / (T.One + T.One);
         int pairs = cout * cin;

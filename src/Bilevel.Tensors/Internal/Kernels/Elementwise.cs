@@ -7,7 +7,8 @@ internal static class Elementwise
 {
     private const int ParallelThreshold = 1 << 16;
 
-    public static void Map<T>(T[] source, T[] destination, int length, SpanMap<T> kernel)
+    public static void Map<T>(NativeBuffer<T> source, NativeBuffer<T> destination, int length, SpanMap<T> kernel)
+        where T : unmanaged
     {
         // Some TensorPrimitives kernels (Sigmoid) reject empty spans; an empty map has nothing to do.
         if (length == 0) return;
@@ -26,7 +27,7 @@ internal static class Elementwise
     /// one pass, without materialising the 0/1 mask. <paramref name="values"/>
     /// may hold several blocks of x's length (stacked tangents), each gated by the same x.
     /// </summary>
-    public static void Gate<T>(T[] x, int length, T[] values, int valuesLength, T[] destination, T low, T high, bool lowInclusive, bool highInclusive)
+    public static void Gate<T>(NativeBuffer<T> x, int length, NativeBuffer<T> values, int valuesLength, NativeBuffer<T> destination, T low, T high, bool lowInclusive, bool highInclusive)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (length == 0) return;
