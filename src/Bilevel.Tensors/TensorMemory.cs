@@ -21,9 +21,9 @@ public static class TensorMemory
 
     /// <summary>
     /// Frees every idle pooled buffer, so that the process's resident memory drops by about that much; returns the
-    /// bytes freed. Thread-safe. A long-running worker calls it between trials (a finished trial's sizes would
-    /// otherwise stay resident until a later request of another size frees them), and a memory benchmark before a
-    /// measured call, so that the call's buffers are counted as the call allocates them. The next requests allocate
+    /// bytes freed. Thread-safe. A long-running worker calls it between trials (the pool keeps every size it has
+    /// lent, so a finished trial's sizes would otherwise stay resident through the next trial), and a memory benchmark
+    /// before a measured call, so that the call's buffers are counted as the call allocates them. The next requests allocate
     /// afresh, so a loop should not call it every step.
     /// </summary>
     public static long ReleaseIdle() => BlockPool.ReleaseIdle();

@@ -1,5 +1,6 @@
 using Bilevel.Grid;
 using Bilevel.Grid.Running;
+using Bilevel.Tensors;
 using Polly;
 
 namespace Bilevel.Silo.Worker;
@@ -126,6 +127,13 @@ internal sealed partial class ClaimLoop(
             {
                 LogFailWriteFailed(logger, inner, trial.Id);
             }
+        }
+        finally
+        {
+            // The tensor pool keeps every buffer size it has lent; the next trial may have other sizes (another model,
+            // batch or estimator), so this one's go back to the operating system instead of staying resident. A trial
+            // still running in another slot re-allocates what it next asks for, once.
+            TensorMemory.ReleaseIdle();
         }
     }
 }
