@@ -15,12 +15,16 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
 {
     private Storage<T>? storage;
 
-    internal Tensor(Shape shape, Storage<T> storage)
+    /// <summary>Where this tensor's elements start in its storage: 0, or a view's position (see <see cref="View"/>).</summary>
+    private readonly int offset;
+
+    internal Tensor(Shape shape, Storage<T> storage, int offset = 0)
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"Tensors hold float or double, not {typeof(T).Name}.");
         Shape = shape;
         this.storage = storage;
+        this.offset = offset;
         TensorScope.Adopt(this);
     }
 
@@ -47,7 +51,7 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
     public Span<T> Span => Buffer.AsSpan(0, Length);
 
     /// <summary>The pooled native buffer (possibly longer than <see cref="Length"/>); for kernels.</summary>
-    internal NativeBuffer<T> Buffer => (storage ?? ThrowDisposed<Storage<T>>()).Buffer;
+    internal NativeBuffer<T> Buffer => (storage ?? ThrowDisposed<Storage<T>>()).Buffer.From(offset);
 
     public static Tensor<T> Zeros(Shape shape)
     {
@@ -83,11 +87,20 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
     internal static Tensor<T> Uninitialized(Shape shape) => new(shape, new Storage<T>(shape.Length));
 
     /// <summary>A new tensor object over the same buffer with another shape of equal length; no tangent, no node.</summary>
-    internal Tensor<T> Alias(Shape shape)
+    internal Tensor<T> Alias(Shape shape) => View(0, shape);
+
+    /// <summary>
+    /// A new tensor object over <paramref name="shape"/>.Length elements of this one's buffer from element
+    /// <paramref name="start"/> on; no tangent, no node. It keeps the whole buffer alive; like every tensor, it is
+    /// never written after the op that made it, so sharing is safe.
+    /// </summary>
+    internal Tensor<T> View(int start, Shape shape)
     {
         var s = storage ?? ThrowDisposed<Storage<T>>();
+        if (start < 0 || start + shape.Length > Length)
+            throw new ArgumentOutOfRangeException(nameof(start), $"A view of {shape.Length} elements at {start} does not fit a tensor of {Length}.");
         s.AddReference();
-        return new Tensor<T>(shape, s);
+        return new Tensor<T>(shape, s, offset + start);
     }
 
     public T[] ToArray() => Span.ToArray();

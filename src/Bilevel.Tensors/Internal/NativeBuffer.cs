@@ -28,6 +28,13 @@ internal readonly unsafe struct NativeBuffer<T>(T* pointer, int length) where T 
 
     public Span<T> AsSpan(int start) => Span[start..];
 
+    /// <summary>The elements from <paramref name="start"/> on, as a buffer of their own (a view's).</summary>
+    public NativeBuffer<T> From(int start)
+    {
+        if ((uint)start > (uint)Length) ThrowIndex(start);
+        return new NativeBuffer<T>(Pointer + start, Length - start);
+    }
+
     public Span<T> AsSpan(int start, int length) => Span.Slice(start, length);
 
     [DoesNotReturn]

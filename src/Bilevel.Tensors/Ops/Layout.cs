@@ -89,9 +89,19 @@ public static partial class Ops
             throw new ArgumentException($"slice: [{start}, {start + length}) is outside axis {axis} of {x.Shape}.", nameof(start));
         var dims = x.Shape.ToArray();
         dims[a] = length;
-        var y = Tensor<T>.Uninitialized(new Shape(dims));
         var (outer, inner) = Blocks.Split(x.Shape, a);
-        Blocks.CopyOut<T>(x.Span, outer, x.Shape[a], inner, start, length, y.Span);
+        // A window along the leading non-trivial axis is contiguous: a view, not a copy (the blocks of a flat parameter
+        // vector, which every model forward takes, and their tangents in a Hessian-vector product).
+        Tensor<T> y;
+        if (outer == 1)
+        {
+            y = x.View(start * inner, new Shape(dims));
+        }
+        else
+        {
+            y = Tensor<T>.Uninitialized(new Shape(dims));
+            Blocks.CopyOut<T>(x.Span, outer, x.Shape[a], inner, start, length, y.Span);
+        }
         int size = x.Shape[a];
         return Derivatives.Attach(y, x,
             t => Slice(t[0]!, a + 1, start, length),
