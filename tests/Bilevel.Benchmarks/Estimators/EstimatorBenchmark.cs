@@ -23,10 +23,11 @@ namespace Bilevel.Benchmarks.Estimators;
 /// <see cref="TimingPolicy"/>). PyTorch is timed with glibc keeping freed memory for reuse (bench_models.py's
 /// default) and, unless the caller set it, OMP_WAIT_POLICY=PASSIVE: with spinning OpenMP threads it was up to 20×
 /// slower on this loaded machine.</para>
-/// <para>Memory: peak RSS growth over one call (VmHWM after /proc/self/clear_refs; <see cref="PeakRss"/>): ours over
-/// the first call in the fresh worker (after a full GC), PyTorch's over its second call with glibc returning large
-/// blocks on free; plus ours' <see cref="Hypergradients.CostReport.PeakBytes"/> (tensor high-water mark over the
-/// call).</para>
+/// <para>Memory: peak RSS growth over one warm call (VmHWM after /proc/self/clear_refs; <see cref="PeakRss"/>), each
+/// side's allocator having given its idle memory back first: PyTorch's second call with glibc trimmed and returning
+/// large blocks on free, ours' second call in the fresh worker after <see cref="TensorMemory.ReleaseIdle"/> and a
+/// full GC (<see cref="OurWorker"/>); plus ours' <see cref="Hypergradients.CostReport.PeakBytes"/> (tensor
+/// high-water mark over the call).</para>
 /// <para>Every estimator object is created anew for each call, so KFAC recomputes its factors every time, as the
 /// PyTorch side does. The hypergradients of the deterministic estimators are compared with PyTorch's computed in
 /// float64 on the same inputs (relative error), which checks that both sides run the same workload; PyTorch's own

@@ -5,10 +5,11 @@ namespace Bilevel.Benchmarks.Estimators;
 /// <summary>The growth of this process's peak RSS over one call (VmHWM after /proc/self/clear_refs, over VmRSS just before it).</summary>
 internal static class PeakRss
 {
-    /// <summary>Runs <paramref name="call"/> after a full GC and returns its result with the RSS growth in MiB.</summary>
-    public static (TResult Result, double Mib) Measure<TResult>(Func<TResult> call)
+    /// <summary>Runs <paramref name="prepare"/>, a full GC and <paramref name="call"/>, and returns the call's result with its RSS growth in MiB.</summary>
+    public static (TResult Result, double Mib) Measure<TResult>(Func<TResult> call, Action? prepare = null)
     {
         ArgumentNullException.ThrowIfNull(call);
+        prepare?.Invoke();
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
