@@ -39,4 +39,13 @@ public interface IBilevelProblem<T> where T : unmanaged, IFloatingPointIeee754<T
 
     /// <summary>f(θ, φ; ζ_k): the outer objective.</summary>
     Tensor<T> OuterLoss(Tensor<T> theta, Tensor<T> phi, long outerStep);
+
+    /// <summary>
+    /// P, the number of parts f is the sum of: reverse mode takes ∂f/∂(θ, φ) part by part (<see cref="OuterGradient"/>),
+    /// so that it holds one part's activations rather than the whole batch's. 1 (the default): f in one piece.
+    /// </summary>
+    int OuterParts => 1;
+
+    /// <summary>Part p (0-based) of f = Σ_p f_p; with one part, f itself.</summary>
+    Tensor<T> OuterLossPart(Tensor<T> theta, Tensor<T> phi, long outerStep, int part) => OuterLoss(theta, phi, outerStep);
 }

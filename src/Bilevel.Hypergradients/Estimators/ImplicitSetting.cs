@@ -20,13 +20,9 @@ internal sealed class ImplicitSetting<T> where T : unmanaged, IFloatingPointIeee
         Phi = phi;
         var final = InnerDynamics.Run(problem, InnerDynamics.Start(problem, outerStep), phi, outerStep, 1, problem.UnrollSteps);
         Theta = final.Theta;
-        // In its own scope: the outer loss's graph (activations of the whole validation set) dies before the
-        // Hessian products start, so the peak is the larger of the two rather than their sum.
-        using var scope = TensorScope.Begin();
-        var (value, grads) = Autodiff.ValueAndGrad(a => problem.OuterLoss(a[0], a[1], outerStep), Theta, phi);
-        OuterLoss = value.ItemAsDouble();
-        OuterThetaGradient = scope.Keep(grads[0]);
-        OuterPhiGradient = scope.Keep(grads[1]);
+        // The outer loss's graph (activations of the whole validation set) dies before the Hessian products start,
+        // so the peak is the larger of the two rather than their sum.
+        (OuterLoss, OuterThetaGradient, OuterPhiGradient) = OuterGradient.Of(problem, Theta, phi, outerStep);
     }
 
     public Tensor<T> Phi { get; }

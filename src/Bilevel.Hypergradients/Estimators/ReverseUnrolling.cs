@@ -45,10 +45,8 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
             (t, s) => { if (t >= first && (t - first) % segment == 0) stored[t] = Copy(s); });
         meter.InnerPasses = Checkpointing ? 2 : 1;
 
-        var (value, outer) = Autodiff.ValueAndGrad(a => problem.OuterLoss(a[0], a[1], outerStep), final.Theta, phi);
-        double loss = value.ItemAsDouble();
-        var adjoint = new InnerState<T>(outer[0], final.Slots.Select(s => Tensor<T>.Zeros(s.Shape)).ToArray());
-        var phiBar = outer[1];
+        var (loss, outerTheta, phiBar) = OuterGradient.Of(problem, final.Theta, phi, outerStep);
+        var adjoint = new InnerState<T>(outerTheta, final.Slots.Select(s => Tensor<T>.Zeros(s.Shape)).ToArray());
         // s_T itself is not needed backwards (step t reads s_{t−1}): its memory goes to the adjoint steps.
         final.Dispose();
 

@@ -49,6 +49,24 @@ public sealed class CondensationTests
         Assert.True(Math.Abs(forward - expected) <= 1e-9 * Math.Abs(expected), $"∇h·v by forward mode {forward} vs reverse {expected}");
     }
 
+    [Fact]
+    public void OuterLossSplitsIntoPartsNoLargerThanTheSyntheticSetThatSumToIt()
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Small();
+        var phi = problem.InitialPhi();
+        var theta = problem.InitialTheta(3);
+        // 64 real images against 10 synthetic ones: 7 parts.
+        Assert.Equal(7, problem.OuterParts);
+        double whole = problem.OuterLoss(theta, phi, 3).Item();
+        double sum = Enumerable.Range(0, problem.OuterParts).Sum(p => problem.OuterLossPart(theta, phi, 3, p).Item());
+        Assert.Equal(whole, sum, 1e-12);
+        var (loss, thetaGradient, _) = OuterGradient.Of(problem, theta, phi, 3);
+        var expected = Autodiff.Grad(a => problem.OuterLoss(a[0], phi, 3), theta)[0];
+        Assert.Equal(whole, loss, 1e-12);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Span[i], thetaGradient.Span[i], 1e-12);
+    }
+
     [Theory]
     [InlineData("""{ "imagesPerClass": 0 }""", "imagesPerClass")]
     [InlineData("""{ "depth": 9 }""", "depth")]
