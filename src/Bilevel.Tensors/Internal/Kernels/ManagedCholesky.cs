@@ -50,19 +50,36 @@ internal static class ManagedCholesky
         }
     }
 
-    /// <summary>B [m, n] ← B (L Lᵀ)⁻¹: each row x solved on its own, L y = x by dot products with rows of L, Lᵀ z = y by axpys with them.</summary>
+    /// <summary>Right-hand sides solved together by <see cref="SolveRows"/>: each row of L is read once per block.</summary>
+    private const int RowBlock = 16;
+
+    /// <summary>
+    /// B [m, n] ← B (L Lᵀ)⁻¹: each row x gets L y = x by dot products with the rows of L, then Lᵀ z = y by axpys with
+    /// them; a block of rows goes through L together, so that L (too large for the cache) is streamed once per block
+    /// rather than once per row.
+    /// </summary>
     public static void SolveRows(ReadOnlySpan<double> l, int n, Span<double> b, int m)
     {
-        for (int r = 0; r < m; r++)
+        for (int first = 0; first < m; first += RowBlock)
         {
-            var x = b.Slice(r * n, n);
+            var block = b.Slice(first * n, Math.Min(RowBlock, m - first) * n);
             for (int j = 0; j < n; j++)
-                x[j] = (x[j] - TP.Dot<double>(l.Slice(j * n, j), x[..j])) / l[j * n + j];
+            {
+                var lj = l.Slice(j * n, j);
+                double diagonal = l[j * n + j];
+                for (int x = 0; x < block.Length; x += n)
+                    block[x + j] = (block[x + j] - TP.Dot<double>(lj, block.Slice(x, j))) / diagonal;
+            }
             for (int j = n - 1; j >= 0; j--)
             {
-                x[j] /= l[j * n + j];
-                var head = x[..j];
-                TP.MultiplyAdd<double>(l.Slice(j * n, j), -x[j], head, head);
+                var lj = l.Slice(j * n, j);
+                double diagonal = l[j * n + j];
+                for (int x = 0; x < block.Length; x += n)
+                {
+                    double zj = block[x + j] /= diagonal;
+                    var head = block.Slice(x, j);
+                    TP.MultiplyAdd<double>(lj, -zj, head, head);
+                }
             }
         }
     }
