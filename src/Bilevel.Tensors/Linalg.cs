@@ -30,11 +30,13 @@ public static unsafe class Linalg
         if (n == 0) return true;
         if (!UsesNativeLapack) return ManagedCholesky.Factor(a, n);
 
-        UseEngineThreads();
         byte upper = (byte)'U';
         int order = n, info;
-        fixed (double* pa = a)
-            Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
+        using (new EngineThreads())
+        {
+            fixed (double* pa = a)
+                Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
+        }
         if (info < 0) ThrowLapack("dpotrf", info);
         if (info > 0) return false;
         // dpotrf stops only at a pivot ≤ 0; a NaN compares false with everything and would pass, so check the diagonal.
@@ -57,6 +59,7 @@ public static unsafe class Linalg
             return;
         }
         // Column-major, the buffer is Bᵀ [m, n] and L is U = Lᵀ with A = UᵀU: Bᵀ A⁻¹ = (Bᵀ U⁻¹) U⁻ᵀ, two right-side solves.
+        using var threads = new EngineThreads();
         TriangularSolve(l, n, b, m, 'R', 'N');
         TriangularSolve(l, n, b, m, 'R', 'T');
     }
@@ -75,6 +78,7 @@ public static unsafe class Linalg
             return;
         }
         // Column-major, the buffer is Bᵀ [n, m], one right-hand side per column: A⁻¹ Bᵀ = U⁻¹ (U⁻ᵀ Bᵀ), as dpotrs does.
+        using var threads = new EngineThreads();
         TriangularSolve(l, n, b, m, 'L', 'T');
         TriangularSolve(l, n, b, m, 'L', 'N');
     }
@@ -82,7 +86,6 @@ public static unsafe class Linalg
     /// <summary>One dtrsm with the column-major upper factor U: op(U) X = B (side L) or X op(U) = B (side R), X over B.</summary>
     private static void TriangularSolve(ReadOnlySpan<double> l, int n, Span<double> b, int m, char side, char transpose)
     {
-        UseEngineThreads();
         byte s = (byte)side, upper = (byte)'U', t = (byte)transpose, nonUnit = (byte)'N';
         // Side L: B is n×m column-major (leading dimension n); side R: m×n (leading dimension m).
         int rows = side == 'L' ? n : m, cols = side == 'L' ? m : n, order = n, ldb = rows;
@@ -92,11 +95,26 @@ public static unsafe class Linalg
             Lapack.Dtrsm(&s, &upper, &t, &nonUnit, &rows, &cols, &one, pl, &order, pb, &ldb, 1, 1, 1, 1);
     }
 
-    // openblas_set_num_threads reconfigures its pool, so it is called only when the count differs.
-    private static void UseEngineThreads()
+    /// <summary>
+    /// Gives OpenBLAS <see cref="TensorEngine.ThreadCount"/> threads for the calls in its scope and then restores the
+    /// count it found: the GEMM dispatcher caches the count it last set, so it must find that count unchanged.
+    /// openblas_set_num_threads reconfigures its pool, so neither call is made when the counts agree.
+    /// </summary>
+    private readonly struct EngineThreads : IDisposable
     {
-        int threads = TensorEngine.ThreadCount;
-        if (OpenBlas.GetNumThreads() != threads) OpenBlas.SetNumThreads(threads);
+        private readonly int previous, threads;
+
+        public EngineThreads()
+        {
+            previous = OpenBlas.GetNumThreads();
+            threads = TensorEngine.ThreadCount;
+            if (threads != previous) OpenBlas.SetNumThreads(threads);
+        }
+
+        public void Dispose()
+        {
+            if (threads != previous) OpenBlas.SetNumThreads(previous);
+        }
     }
 
     private static void CheckSquare(int length, int n, string name)
