@@ -91,15 +91,27 @@ public sealed class KfacCapture<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public (double[] Sum, long Rows) InputSecondMoment(int index)
     {
+        var sum = new double[Layers[index].FactorInputSize * Layers[index].FactorInputSize];
+        return (sum, AddInputSecondMoment(index, sum));
+    }
+
+    /// <summary>
+    /// Adds the <see cref="InputSecondMoment(int)"/> of layer <paramref name="index"/> into <paramref name="sum"/>
+    /// (a caller-owned [d, d] buffer, so that a caller refreshing the factors keeps reusing one) and returns the
+    /// number of rows.
+    /// </summary>
+    public long AddInputSecondMoment(int index, Span<double> sum)
+    {
         var layer = Layers[index];
         var input = inputs[index] ?? throw NotRecorded(index);
         int d = layer.FactorInputSize;
-        var sum = new double[d * d];
+        if (sum.Length != d * d)
+            throw new ArgumentException($"kfac capture: the input second moment of layer {layer.Name} needs {d}×{d} entries, got {sum.Length}.", nameof(sum));
         if (layer.Kind == KfacLayerKind.Linear)
         {
             using var scope = TensorScope.Begin();
             Accumulate(sum, layer, input);
-            return (sum, input.Shape[0]);
+            return input.Shape[0];
         }
         var geometry = KfacPatches.Geometry(layer, input.Shape);
         int perSample = geometry.Positions * layer.InputSize;
@@ -111,7 +123,7 @@ public sealed class KfacCapture<T> where T : unmanaged, IFloatingPointIeee754<T>
             var part = Ops.Slice(input, 0, start, Math.Min(chunk, n - start));
             Accumulate(sum, layer, KfacPatches.Rows(part, layer, geometry));
         }
-        return (sum, (long)n * geometry.Positions);
+        return (long)n * geometry.Positions;
     }
 
     /// <summary>
@@ -120,11 +132,21 @@ public sealed class KfacCapture<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public double[] OutputSecondMoment(int index, Tensor<T> outputGradient)
     {
+        var result = new double[Layers[index].OutputSize * Layers[index].OutputSize];
+        AddOutputSecondMoment(index, outputGradient, result);
+        return result;
+    }
+
+    /// <summary>Adds the <see cref="OutputSecondMoment"/> of <paramref name="outputGradient"/> into the caller-owned [d_out, d_out] <paramref name="sum"/>.</summary>
+    public void AddOutputSecondMoment(int index, Tensor<T> outputGradient, Span<double> sum)
+    {
         ArgumentNullException.ThrowIfNull(outputGradient);
         var layer = Layers[index];
         var shape = outputShapes[index] ?? throw NotRecorded(index);
         if (outputGradient.Shape != shape)
             throw new ArgumentException($"kfac capture: the output gradient of layer {layer.Name} has shape {outputGradient.Shape}, expected the output's {shape}.", nameof(outputGradient));
+        if (sum.Length != layer.OutputSize * layer.OutputSize)
+            throw new ArgumentException($"kfac capture: the output second moment of layer {layer.Name} needs {layer.OutputSize}×{layer.OutputSize} entries, got {sum.Length}.", nameof(sum));
         using var scope = TensorScope.Begin();
         var rows = outputGradient;
         if (layer.Kind == KfacLayerKind.Conv2d)
@@ -133,13 +155,11 @@ public sealed class KfacCapture<T> where T : unmanaged, IFloatingPointIeee754<T>
             rows = Ops.Reshape(Ops.Permute(Ops.Reshape(outputGradient, n, o, p), 0, 2, 1), n * p, o);
         }
         var moment = Ops.MatMul(rows, rows, transposeA: true).Span;
-        var result = new double[moment.Length];
-        for (int i = 0; i < result.Length; i++) result[i] = double.CreateChecked(moment[i]);
-        return result;
+        for (int i = 0; i < sum.Length; i++) sum[i] += double.CreateChecked(moment[i]);
     }
 
     /// <summary>Adds Σ ā āᵀ of <paramref name="rows"/> [r, d_in] into the [d, d] matrix <paramref name="sum"/>.</summary>
-    private static void Accumulate(double[] sum, KfacLayer layer, Tensor<T> rows)
+    private static void Accumulate(Span<double> sum, KfacLayer layer, Tensor<T> rows)
     {
         int din = layer.InputSize, d = layer.FactorInputSize;
         var gram = Ops.MatMul(rows, rows, transposeA: true).Span;

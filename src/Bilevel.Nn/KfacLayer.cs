@@ -1,3 +1,4 @@
+using System.Numerics;
 using Bilevel.Tensors;
 
 namespace Bilevel.Nn;
@@ -94,9 +95,10 @@ public sealed record KfacLayer
 
     /// <summary>
     /// Copies this layer's entries of a flat vector (a gradient over the model's parameters) into the row-major
-    /// matrix [W | b] of shape [d_out, d_in(+1)]: entry (o, j) multiplies input j in output o.
+    /// matrix [W | b] of shape [d_out, d_in(+1)]: entry (o, j) multiplies input j in output o. The flat vector may be
+    /// in the model's precision, so that a float gradient needs no double copy of all its entries.
     /// </summary>
-    public void ToMatrix(ReadOnlySpan<double> flat, Span<double> matrix)
+    public void ToMatrix<T>(ReadOnlySpan<T> flat, Span<double> matrix) where T : unmanaged, INumberBase<T>
     {
         int cols = FactorInputSize;
         CheckLengths(flat.Length, matrix.Length);
@@ -105,15 +107,15 @@ public sealed record KfacLayer
         {
             var row = matrix.Slice(o * cols, cols);
             if (InputMajor)
-                for (int j = 0; j < InputSize; j++) row[j] = w[j * OutputSize + o];
+                for (int j = 0; j < InputSize; j++) row[j] = double.CreateChecked(w[j * OutputSize + o]);
             else
-                w.Slice(o * InputSize, InputSize).CopyTo(row);
-            if (Bias is not null) row[InputSize] = flat[Bias.Offset + o];
+                for (int j = 0; j < InputSize; j++) row[j] = double.CreateChecked(w[o * InputSize + j]);
+            if (Bias is not null) row[InputSize] = double.CreateChecked(flat[Bias.Offset + o]);
         }
     }
 
     /// <summary>The inverse of <see cref="ToMatrix"/>: writes the matrix [d_out, d_in(+1)] into this layer's entries of <paramref name="flat"/>.</summary>
-    public void FromMatrix(ReadOnlySpan<double> matrix, Span<double> flat)
+    public void FromMatrix<T>(ReadOnlySpan<double> matrix, Span<T> flat) where T : unmanaged, INumberBase<T>
     {
         int cols = FactorInputSize;
         CheckLengths(flat.Length, matrix.Length);
@@ -122,10 +124,10 @@ public sealed record KfacLayer
         {
             var row = matrix.Slice(o * cols, cols);
             if (InputMajor)
-                for (int j = 0; j < InputSize; j++) w[j * OutputSize + o] = row[j];
+                for (int j = 0; j < InputSize; j++) w[j * OutputSize + o] = T.CreateChecked(row[j]);
             else
-                row.Slice(0, InputSize).CopyTo(w.Slice(o * InputSize, InputSize));
-            if (Bias is not null) flat[Bias.Offset + o] = row[InputSize];
+                for (int j = 0; j < InputSize; j++) w[o * InputSize + j] = T.CreateChecked(row[j]);
+            if (Bias is not null) flat[Bias.Offset + o] = T.CreateChecked(row[InputSize]);
         }
     }
 

@@ -259,6 +259,28 @@ public sealed class KfacTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void RefreshesInReusedBuffersGiveWhatAFreshEstimatorGives()
+    {
+        using var scope = TensorScope.Begin();
+        var problem = SmallClassifier();
+        // From step 2 on the factors are written into the arrays the state held two steps before, and the Cholesky
+        // factors into the previous step's buffers; none of that may leak into the estimate.
+        var reused = new Kfac(damping: 1e-3);
+        for (int step = 0; step < 4; step++)
+        {
+            var expected = new Kfac(damping: 1e-3).Estimate(problem, problem.Phi(step), step).Gradient.ToArray();
+            Assert.Equal(expected, reused.Estimate(problem, problem.Phi(step), step).Gradient.ToArray());
+        }
+        // A snapshot is a copy: later refreshes into the held arrays leave it as it was.
+        var snapshot = reused.State!;
+        var g = snapshot.Layers[^1].G.ToArray();
+        reused.Estimate(problem, problem.Phi(4), 4);
+        reused.Estimate(problem, problem.Phi(5), 5);
+        Assert.Equal(g, snapshot.Layers[^1].G);
+        Assert.NotEqual(g, reused.State!.Layers[^1].G);
+    }
+
+    [Fact]
     public void MovingAverageMixesOldAndNewFactors()
     {
         using var scope = TensorScope.Begin();

@@ -1,6 +1,7 @@
 using System.Numerics;
 using Bilevel.Hypergradients.Internal;
 using Bilevel.Tensors;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Bilevel.Hypergradients.Estimators;
 
@@ -32,37 +33,50 @@ public sealed class ConjugateGradient : IHypergradientEstimator
         var meter = new CostMeter();
         var setting = new ImplicitSetting<T>(problem, phi, outerStep);
         var damping = T.CreateChecked(Damping);
-        Tensor<T> Damped(Tensor<T> v) => Ops.Add(setting.InnerHessianTimes(v), Ops.Scale(v, damping));
-        Func<Tensor<T>, Tensor<T>> apply = NormalEquations ? v => Damped(Damped(v)) : Damped;
+        // The iterates q, r, p and the product A p live in vectors owned here and are updated in place, so memory
+        // is these (one more for the normal equations) plus one Hessian-vector product whatever K is.
+        void Damped(Tensor<T> v, Tensor<T> destination)
+        {
+            using var scope = TensorScope.Begin();
+            var hv = setting.InnerHessianTimes(v);
+            TP.MultiplyAdd(v.Span, damping, hv.Span, destination.Span); // (H + λI) v
+        }
+        var g = setting.OuterThetaGradient;
+        using var inner = NormalEquations ? Tensor<T>.Zeros(g.Shape) : null;
+        void Apply(Tensor<T> v, Tensor<T> destination)
+        {
+            if (inner is null)
+            {
+                Damped(v, destination);
+                return;
+            }
+            Damped(v, inner);
+            Damped(inner, destination);
+        }
 
-        var rhs = NormalEquations ? Damped(setting.OuterThetaGradient) : setting.OuterThetaGradient;
-        var q = Tensor<T>.Zeros(rhs.Shape);
-        var r = rhs;
-        var p = r;
+        using var r = Tensor<T>.Zeros(g.Shape);
+        if (NormalEquations) Damped(g, r);
+        else g.Span.CopyTo(r.Span);
+        using var q = Tensor<T>.Zeros(g.Shape);
+        using var p = Tensor<T>.FromSpan(r.Span, r.Shape);
+        using var ap = Tensor<T>.Zeros(g.Shape);
         double rr = Dot(r, r);
         for (int k = 0; k < Iterations && rr > 0; k++)
         {
-            using var scope = TensorScope.Begin();
-            var ap = apply(p);
+            Apply(p, ap);
             double pap = Dot(p, ap);
             if (!(pap > 0)) break; // the system is not positive definite along p: stop rather than step to a maximum
             var step = T.CreateChecked(rr / pap);
-            var previous = (q, r, p);
-            q = scope.Keep(Ops.Add(q, Ops.Scale(p, step)));
-            r = scope.Keep(Ops.Sub(r, Ops.Scale(ap, step)));
+            TP.MultiplyAdd(p.Span, step, q.Span, q.Span);
+            TP.MultiplyAdd(ap.Span, -step, r.Span, r.Span);
             double next = Dot(r, r);
-            p = scope.Keep(Ops.Add(r, Ops.Scale(p, T.CreateChecked(next / rr))));
+            TP.MultiplyAdd(p.Span, T.CreateChecked(next / rr), r.Span, p.Span);
             rr = next;
-            setting.Retire(previous.q);
-            setting.Retire(previous.r);
-            setting.Retire(previous.p);
         }
-        double relative;
-        using (TensorScope.Begin())
-        {
-            var residual = Ops.Sub(Damped(q), setting.OuterThetaGradient);
-            relative = Math.Sqrt(Dot(residual, residual) / Math.Max(Dot(setting.OuterThetaGradient, setting.OuterThetaGradient), double.Epsilon));
-        }
+        // The residual of (H + λI) q = ∂f/∂θ itself (also after the normal equations), in the buffer of A p.
+        Damped(q, ap);
+        TP.Subtract(ap.Span, g.Span, ap.Span);
+        double relative = Math.Sqrt(Dot(ap, ap) / Math.Max(Dot(g, g), double.Epsilon));
         var gradient = setting.Hypergradient(q);
         meter.HvpCount = setting.HvpCount;
         meter.InnerPasses = 1;
@@ -70,5 +84,5 @@ public sealed class ConjugateGradient : IHypergradientEstimator
     }
 
     private static double Dot<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
-        => double.CreateChecked(System.Numerics.Tensors.TensorPrimitives.Dot<T>(a.Span, b.Span));
+        => double.CreateChecked(TP.Dot<T>(a.Span, b.Span));
 }

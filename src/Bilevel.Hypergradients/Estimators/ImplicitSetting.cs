@@ -39,15 +39,6 @@ internal sealed class ImplicitSetting<T> where T : unmanaged, IFloatingPointIeee
 
     public int HvpCount { get; private set; }
 
-    /// <summary>
-    /// Disposes an iterate an estimator has replaced (a Neumann term, a CG direction), so that only the current
-    /// ones stay alive and memory does not grow with K; ∂f/∂θ, where the iterations start, stays.
-    /// </summary>
-    public void Retire(Tensor<T> iterate)
-    {
-        if (iterate != OuterThetaGradient) iterate.Dispose();
-    }
-
     /// <summary>H_θθ·v of the inner objective at θ_T.</summary>
     public Tensor<T> InnerHessianTimes(Tensor<T> v) => Products(v)[0];
 

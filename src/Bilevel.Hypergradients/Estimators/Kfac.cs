@@ -32,8 +32,14 @@ namespace Bilevel.Hypergradients.Estimators;
 public sealed class Kfac : IHypergradientEstimator
 {
     private KfacState? state;
+    // Buffers kept across calls, so that a refresh every outer step reuses them instead of putting several
+    // megabytes on the large-object heap: the factor arrays the state no longer holds (the next refresh writes
+    // into them), the factorizations (refactored in place), and the layer matrix V.
+    private IReadOnlyList<KfacLayerFactors>? spare;
     private KfacInverse[]? factorizations;
-    private double factorizedDamping;
+    // NaN while the factorizations do not belong to the current factors (NaN equals no damping).
+    private double factorizedDamping = double.NaN;
+    private double[]? layerMatrix;
 
     public Kfac(double damping, int refreshInterval = 1, double emaDecay = 0, KfacFisher fisher = KfacFisher.Exact, int samples = 1,
         KfacDamping dampingMode = KfacDamping.PiHeuristic)
@@ -92,7 +98,7 @@ public sealed class Kfac : IHypergradientEstimator
                     throw new ArgumentException($"kfac: the snapshot's factors of layer {f?.Layer} do not have the sizes they declare.", nameof(snapshot));
         }
         state = snapshot?.Copy();
-        factorizations = null;
+        factorizedDamping = double.NaN;
     }
 
     public HypergradientEstimate<T> Estimate<T>(IBilevelProblem<T> problem, Tensor<T> phi, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
@@ -103,38 +109,32 @@ public sealed class Kfac : IHypergradientEstimator
         var meter = new CostMeter();
         var setting = new ImplicitSetting<T>(problem, phi, outerStep);
         var batch = kfacProblem.KfacBatch(phi, outerStep, problem.UnrollSteps);
-        var layers = CheckBatch(batch, problem.InnerSize);
+        var uncovered = CheckBatch(batch, problem.InnerSize);
+        var layers = batch.Model.KfacLayers;
 
         if (state is null || outerStep < state.Step || outerStep - state.Step >= RefreshInterval)
-            Refresh(KfacFactors.Compute(batch, setting.Theta, Fisher, Samples, problem.Seed, outerStep), outerStep);
+            Refresh(batch, setting.Theta, problem.Seed, outerStep);
         CheckState(layers);
         double damping = Damping + batch.L2;
         if (factorizations is null || factorizedDamping != damping)
-        {
-            factorizations = Factorize(damping);
-            factorizedDamping = damping;
-        }
+            Factorize(damping);
 
-        var gradient = ToDouble(setting.OuterThetaGradient);
-        var q = new double[gradient.Length];
-        var covered = new bool[gradient.Length];
+        // The layers' blocks go from ∂f/∂θ to q one at a time through one double matrix V, in the model's precision
+        // on both ends.
+        var gradient = setting.OuterThetaGradient.Span;
+        using var q = Tensor<T>.Zeros(setting.OuterThetaGradient.Shape);
+        int largest = layers.Select(layer => layer.OutputSize * layer.FactorInputSize).DefaultIfEmpty().Max();
+        if (layerMatrix is null || layerMatrix.Length < largest) layerMatrix = new double[largest];
         for (int l = 0; l < layers.Count; l++)
         {
-            var layer = layers[l];
-            int rows = layer.OutputSize, cols = layer.FactorInputSize;
-            var v = new double[rows * cols];
-            layer.ToMatrix(gradient, v);
-            factorizations[l].Apply(v);
-            layer.FromMatrix(v, q);
-            Mark(covered, layer.Weight);
-            if (layer.Bias is not null) Mark(covered, layer.Bias);
+            var v = layerMatrix.AsSpan(0, layers[l].OutputSize * layers[l].FactorInputSize);
+            layers[l].ToMatrix<T>(gradient, v);
+            factorizations![l].Apply(v);
+            layers[l].FromMatrix(v, q.Span);
         }
-        FillUncovered(setting, gradient, covered, q);
+        FillUncovered(setting, uncovered, q);
 
-        var qTensor = Tensor<T>.Zeros(setting.OuterThetaGradient.Shape);
-        var span = qTensor.Span;
-        for (int i = 0; i < q.Length; i++) span[i] = T.CreateChecked(q[i]);
-        var hypergradient = setting.Hypergradient(qTensor);
+        var hypergradient = setting.Hypergradient(q);
         meter.HvpCount = setting.HvpCount;
         meter.InnerPasses = 1;
         return new HypergradientEstimate<T>(hypergradient, setting.OuterLoss, meter.Report());
@@ -152,52 +152,73 @@ public sealed class Kfac : IHypergradientEstimator
         return (pi * root, root / pi);
     }
 
-    private void Refresh(KfacLayerFactors[] fresh, long outerStep)
+    /// <summary>
+    /// New factors from the batch, written into the spare arrays, replace the held ones (which become the spare) or
+    /// are averaged into them in place (and stay the spare): the state's arrays are the estimator's own, since
+    /// <see cref="State"/> and <see cref="Restore"/> copy.
+    /// </summary>
+    private void Refresh<T>(KfacBatch<T> batch, Tensor<T> theta, ulong seed, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var fresh = KfacFactors.Compute(batch, theta, Fisher, Samples, seed, outerStep, spare);
         if (state is null || outerStep < state.Step || EmaDecay == 0)
         {
+            spare = state?.Layers;
             state = new KfacState(outerStep, state is null || outerStep < state.Step ? 1 : state.Updates + 1, fresh);
         }
         else
         {
             if (fresh.Length != state.Layers.Count)
                 throw new ArgumentException($"kfac: the model has {fresh.Length} Kronecker layers but the factors held have {state.Layers.Count}.", "problem");
-            var mixed = new KfacLayerFactors[fresh.Length];
+            for (int l = 0; l < fresh.Length; l++) CheckSameLayer(state.Layers[l], fresh[l]);
             for (int l = 0; l < fresh.Length; l++)
             {
-                var old = state.Layers[l];
-                CheckSameLayer(old, fresh[l]);
-                mixed[l] = fresh[l] with { A = Mix(old.A, fresh[l].A), G = Mix(old.G, fresh[l].G) };
+                Mix(state.Layers[l].A, fresh[l].A);
+                Mix(state.Layers[l].G, fresh[l].G);
             }
-            state = new KfacState(outerStep, state.Updates + 1, mixed);
+            spare = fresh;
+            state = new KfacState(outerStep, state.Updates + 1, state.Layers);
         }
-        factorizations = null;
+        factorizedDamping = double.NaN;
     }
 
-    private KfacInverse[] Factorize(double damping)
-        => state!.Layers.Select(f => KfacInverse.Create(f, damping, DampingMode)).ToArray();
+    /// <summary>Factorises every layer's damped block, reusing the previous factorizations' buffers.</summary>
+    private void Factorize(double damping)
+    {
+        var layers = state!.Layers;
+        var previous = factorizations;
+        factorizedDamping = double.NaN; // until every layer has succeeded
+        factorizations = new KfacInverse[layers.Count];
+        for (int l = 0; l < layers.Count; l++)
+            factorizations[l] = KfacInverse.Create(layers[l], damping, DampingMode, previous is not null && l < previous.Length ? previous[l] : null);
+        factorizedDamping = damping;
+    }
 
     /// <summary>
     /// q_u = u / (|r| + λ) on the parameters no Kronecker block covers, r = uᵀHu / uᵀu: the identity scaled to the
     /// curvature along u (|r| keeps the system positive where the inner loss is not convex along u).
     /// </summary>
-    private void FillUncovered<T>(ImplicitSetting<T> setting, double[] gradient, bool[] covered, double[] q) where T : unmanaged, IFloatingPointIeee754<T>
+    private void FillUncovered<T>(ImplicitSetting<T> setting, List<(int Start, int Length)> uncovered, Tensor<T> q) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var gradient = setting.OuterThetaGradient.Span;
         double uu = 0;
-        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) uu += gradient[i] * gradient[i];
+        foreach (var (start, length) in uncovered)
+            foreach (var g in gradient.Slice(start, length)) uu += double.CreateChecked(g) * double.CreateChecked(g);
         if (uu == 0) return;
         using var scope = TensorScope.Begin();
         var u = Tensor<T>.Zeros(setting.OuterThetaGradient.Shape);
-        var span = u.Span;
-        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) span[i] = T.CreateChecked(gradient[i]);
+        foreach (var (start, length) in uncovered) gradient.Slice(start, length).CopyTo(u.Span.Slice(start, length));
         var hu = setting.InnerHessianTimes(u).Span;
         double uhu = 0;
-        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) uhu += gradient[i] * double.CreateChecked(hu[i]);
+        foreach (var (start, length) in uncovered)
+            for (int i = start; i < start + length; i++) uhu += double.CreateChecked(gradient[i]) * double.CreateChecked(hu[i]);
         double scale = 1 / (Math.Abs(uhu / uu) + Damping);
-        for (int i = 0; i < gradient.Length; i++) if (!covered[i]) q[i] = scale * gradient[i];
+        var span = q.Span;
+        foreach (var (start, length) in uncovered)
+            for (int i = start; i < start + length; i++) span[i] = T.CreateChecked(scale * double.CreateChecked(gradient[i]));
     }
 
-    private static IReadOnlyList<KfacLayer> CheckBatch<T>(KfacBatch<T> batch, int innerSize) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Checks the batch; returns the ranges of θ outside every Kronecker block, in order.</summary>
+    private static List<(int Start, int Length)> CheckBatch<T>(KfacBatch<T> batch, int innerSize) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(batch.Model, nameof(batch));
@@ -208,16 +229,24 @@ public sealed class Kfac : IHypergradientEstimator
             throw new ArgumentException($"kfac: the inner loss's L2 coefficient must be ≥ 0, got {batch.L2}.", nameof(batch));
         if (batch.Likelihood is not (KfacLikelihood.Classification or KfacLikelihood.Regression))
             throw new ArgumentException($"kfac: unknown likelihood {batch.Likelihood}.", nameof(batch));
-        var layers = batch.Model.KfacLayers;
-        var owner = new bool[innerSize];
-        foreach (var layer in layers)
-            foreach (var block in layer.Bias is null ? [layer.Weight] : new[] { layer.Weight, layer.Bias })
-                for (int i = block.Offset; i < block.Offset + block.Length; i++)
-                {
-                    if (owner[i]) throw new ArgumentException($"kfac: parameter {i} belongs to two Kronecker layers (layer {layer.Name}).", nameof(batch));
-                    owner[i] = true;
-                }
-        return layers;
+        // The blocks sorted by offset: an overlap shows as a block starting before the previous one ended, and the
+        // gaps between them are the uncovered ranges (no per-parameter array of θ's length).
+        var blocks = batch.Model.KfacLayers
+            .SelectMany(layer => (layer.Bias is null ? [layer.Weight] : new[] { layer.Weight, layer.Bias }).Select(block => (Block: block, Layer: layer.Name)))
+            .Where(b => b.Block.Length > 0)
+            .OrderBy(b => b.Block.Offset)
+            .ToList();
+        var uncovered = new List<(int Start, int Length)>();
+        int end = 0;
+        foreach (var (block, layer) in blocks)
+        {
+            if (block.Offset < end)
+                throw new ArgumentException($"kfac: parameter {block.Offset} belongs to two Kronecker layers (layer {layer}).", nameof(batch));
+            if (block.Offset > end) uncovered.Add((end, block.Offset - end));
+            end = block.Offset + block.Length;
+        }
+        if (end < innerSize) uncovered.Add((end, innerSize - end));
+        return uncovered;
     }
 
     private void CheckState(IReadOnlyList<KfacLayer> layers)
@@ -238,11 +267,10 @@ public sealed class Kfac : IHypergradientEstimator
             throw new ArgumentException($"kfac: the factors held for layer {old.Layer} ({old.OutputSize}×{old.InputSize}) do not fit layer {fresh.Layer} ({fresh.OutputSize}×{fresh.InputSize}) of the problem's model.", "problem");
     }
 
-    private double[] Mix(double[] old, double[] fresh)
+    /// <summary>old ← β old + (1 − β) fresh.</summary>
+    private void Mix(double[] old, double[] fresh)
     {
-        var mixed = new double[fresh.Length];
-        for (int i = 0; i < mixed.Length; i++) mixed[i] = EmaDecay * old[i] + (1 - EmaDecay) * fresh[i];
-        return mixed;
+        for (int i = 0; i < old.Length; i++) old[i] = EmaDecay * old[i] + (1 - EmaDecay) * fresh[i];
     }
 
     private static double Trace(double[] m, int n)
@@ -250,15 +278,5 @@ public sealed class Kfac : IHypergradientEstimator
         double t = 0;
         for (int i = 0; i < n; i++) t += m[i * n + i];
         return t;
-    }
-
-    private static void Mark(bool[] covered, ParameterBlock block) => covered.AsSpan(block.Offset, block.Length).Fill(true);
-
-    private static double[] ToDouble<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var span = x.Span;
-        var result = new double[span.Length];
-        for (int i = 0; i < result.Length; i++) result[i] = double.CreateChecked(span[i]);
-        return result;
     }
 }

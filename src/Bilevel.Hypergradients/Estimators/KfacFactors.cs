@@ -26,7 +26,13 @@ public enum KfacFisher
 /// </summary>
 internal static class KfacFactors
 {
-    public static KfacLayerFactors[] Compute<T>(KfacBatch<T> batch, Tensor<T> theta, KfacFisher fisher, int samples, ulong seed, long outerStep)
+    /// <summary>
+    /// The factors of every layer of <paramref name="batch"/>'s model at <paramref name="theta"/>. Where
+    /// <paramref name="reuse"/> holds factors of the same sizes for a layer, they are overwritten rather than new
+    /// arrays allocated: a refresh every outer step would otherwise put several megabytes on the large-object heap.
+    /// </summary>
+    public static KfacLayerFactors[] Compute<T>(KfacBatch<T> batch, Tensor<T> theta, KfacFisher fisher, int samples, ulong seed, long outerStep,
+        IReadOnlyList<KfacLayerFactors>? reuse = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var scope = TensorScope.Begin();
@@ -40,17 +46,19 @@ internal static class KfacFactors
         int layers = model.KfacLayers.Count;
 
         var a = new double[layers][];
+        var g = new double[layers][];
         for (int l = 0; l < layers; l++)
         {
-            var (sum, rows) = capture.InputSecondMoment(l);
-            Scale(sum, 1.0 / rows);
-            a[l] = sum;
+            var layer = model.KfacLayers[l];
+            int din = layer.FactorInputSize, dout = layer.OutputSize;
+            bool fits = reuse is not null && l < reuse.Count && reuse[l].InputSize == din && reuse[l].OutputSize == dout;
+            a[l] = fits ? Cleared(reuse![l].A) : new double[din * din];
+            g[l] = fits ? Cleared(reuse![l].G) : new double[dout * dout];
+            Scale(a[l], 1.0 / capture.AddInputSecondMoment(l, a[l]));
         }
 
         var probes = capture.ZeroProbes();
         capture.RecordInputs = false;
-        var g = new double[layers][];
-        for (int l = 0; l < layers; l++) g[l] = new double[model.KfacLayers[l].OutputSize * model.KfacLayers[l].OutputSize];
         void Pass(double[] cotangent)
         {
             using var pass = TensorScope.Begin();
@@ -63,11 +71,7 @@ internal static class KfacFactors
                 return model.Forward(theta, batch.Inputs, capture);
             }, probes, seed);
             capture.Probes = null;
-            for (int l = 0; l < layers; l++)
-            {
-                var moment = capture.OutputSecondMoment(l, gradients[l]);
-                for (int i = 0; i < moment.Length; i++) g[l][i] += moment[i];
-            }
+            for (int l = 0; l < layers; l++) capture.AddOutputSecondMoment(l, gradients[l], g[l]);
         }
 
         var cot = new double[n * k];
@@ -188,6 +192,12 @@ internal static class KfacFactors
             if (u < cumulative) return j;
         }
         return p.Length - 1;
+    }
+
+    private static double[] Cleared(double[] x)
+    {
+        Array.Clear(x);
+        return x;
     }
 
     private static void Scale(double[] x, double c)

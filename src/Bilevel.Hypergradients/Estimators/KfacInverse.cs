@@ -1,3 +1,4 @@
+using Bilevel.Tensors;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Bilevel.Hypergradients.Estimators;
@@ -24,38 +25,53 @@ public enum KfacDamping
 /// <summary>The inverse of one layer's damped block, applied to the layer matrix V [d_out, d_in(+1)] in place.</summary>
 internal abstract class KfacInverse
 {
-    public static KfacInverse Create(KfacLayerFactors f, double damping, KfacDamping mode)
+    /// <summary>
+    /// The inverse of <paramref name="f"/>'s block with the damping λ' split by <paramref name="mode"/>. A Cholesky
+    /// inverse of the same sizes in <paramref name="reusable"/> is refactored in its own buffers (its old factors are
+    /// lost, also when this throws) instead of allocating two new n² arrays at every refresh.
+    /// </summary>
+    public static KfacInverse Create(KfacLayerFactors f, double damping, KfacDamping mode, KfacInverse? reusable = null)
     {
         if (mode == KfacDamping.Exact)
             return new EigenInverse(KfacEigen.Decompose(f.A, f.InputSize, $"factor A of layer {f.Layer}"),
                                     KfacEigen.Decompose(f.G, f.OutputSize, $"factor G of layer {f.Layer}"), damping);
         var (da, dg) = Kfac.Split(f, damping, mode == KfacDamping.PiHeuristic);
-        return new CholeskyInverse(KfacCholesky.Factor(f.A, f.InputSize, da, $"factor A of layer {f.Layer}"),
-                                   KfacCholesky.Factor(f.G, f.OutputSize, dg, $"factor G of layer {f.Layer}"));
+        var inverse = reusable is CholeskyInverse c && c.Fits(f) ? c : new CholeskyInverse(f.InputSize, f.OutputSize);
+        inverse.Factor(f, da, dg);
+        return inverse;
     }
 
     /// <summary>Overwrites V [rows = d_out, cols = d_in(+1)] with the damped block's inverse applied to it.</summary>
-    public abstract void Apply(double[] v);
+    public abstract void Apply(Span<double> v);
 
-    protected static double[] Transpose(double[] m, int rows, int cols)
+    /// <summary>q = (G + d_G I)⁻¹ V (A + d_A I)⁻¹ from the Cholesky factors of both damped factors.</summary>
+    private sealed class CholeskyInverse(int inputSize, int outputSize) : KfacInverse
     {
-        var t = new double[m.Length];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-                t[j * rows + i] = m[i * cols + j];
-        return t;
-    }
+        private readonly double[] a = new double[inputSize * inputSize];
+        private readonly double[] g = new double[outputSize * outputSize];
 
-    /// <summary>q = (G + d_G I)⁻¹ V (A + d_A I)⁻¹.</summary>
-    private sealed class CholeskyInverse(KfacCholesky a, KfacCholesky g) : KfacInverse
-    {
-        public override void Apply(double[] v)
+        public bool Fits(KfacLayerFactors f) => f.InputSize == inputSize && f.OutputSize == outputSize;
+
+        public void Factor(KfacLayerFactors f, double dampingA, double dampingG)
         {
-            int rows = g.Size, cols = a.Size;
-            g.Solve(v, cols);
-            var t = Transpose(v, rows, cols);
-            a.Solve(t, rows);
-            Transpose(t, cols, rows).CopyTo(v, 0);
+            Factor(f.A, a, inputSize, dampingA, $"factor A of layer {f.Layer}");
+            Factor(f.G, g, outputSize, dampingG, $"factor G of layer {f.Layer}");
+        }
+
+        // The columns of V against G, then its rows against A: Linalg takes both layouts without a transpose.
+        public override void Apply(Span<double> v)
+        {
+            Linalg.CholeskySolveInPlace(g, outputSize, v, inputSize);
+            Linalg.CholeskySolveRowsInPlace(a, inputSize, v, outputSize);
+        }
+
+        private static void Factor(double[] matrix, double[] l, int n, double damping, string what)
+        {
+            matrix.CopyTo(l, 0);
+            for (int i = 0; i < n; i++) l[i * n + i] += damping;
+            if (!Linalg.CholeskyFactorInPlace(l, n))
+                throw new InvalidOperationException(
+                    $"kfac: {what} plus its damping {damping:G3} is not positive definite in double precision; increase the damping λ.");
         }
     }
 
@@ -65,7 +81,7 @@ internal abstract class KfacInverse
     /// </summary>
     private sealed class EigenInverse(KfacEigen a, KfacEigen g, double damping) : KfacInverse
     {
-        public override void Apply(double[] v)
+        public override void Apply(Span<double> v)
         {
             int rows = g.Size, cols = a.Size;
             var wg = g.Vectors;   // rows: eigenvectors of G (Q_Gᵀ)
@@ -76,7 +92,7 @@ internal abstract class KfacInverse
             {
                 var xr = x.AsSpan(r * cols, cols);
                 for (int o = 0; o < rows; o++)
-                    TP.MultiplyAdd<double>(v.AsSpan(o * cols, cols), wg[r * rows + o], xr, xr);
+                    TP.MultiplyAdd<double>(v.Slice(o * cols, cols), wg[r * rows + o], xr, xr);
             }
             // E = X Q_A, divided by the eigenvalues of the damped Kronecker product.
             var e = new double[rows * cols];
@@ -98,10 +114,10 @@ internal abstract class KfacInverse
                     TP.MultiplyAdd<double>(er, wg[r * rows + o], yo, yo);
                 }
             }
-            Array.Clear(v);
+            v.Clear();
             for (int o = 0; o < rows; o++)
             {
-                var qo = v.AsSpan(o * cols, cols);
+                var qo = v.Slice(o * cols, cols);
                 for (int c = 0; c < cols; c++)
                 {
                     double yoc = y[o * cols + c];

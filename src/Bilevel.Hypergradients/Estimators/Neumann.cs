@@ -1,6 +1,7 @@
 using System.Numerics;
 using Bilevel.Hypergradients.Internal;
 using Bilevel.Tensors;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Bilevel.Hypergradients.Estimators;
 
@@ -29,18 +30,20 @@ public sealed class Neumann : IHypergradientEstimator
         var meter = new CostMeter();
         var setting = new ImplicitSetting<T>(problem, phi, outerStep);
         var alpha = T.CreateChecked(Alpha);
-        var term = setting.OuterThetaGradient;
-        var sum = term;
+        // The term and the partial sum are updated in place, so memory is these two vectors (and ∂f/∂θ) plus one
+        // Hessian-vector product whatever K is.
+        var g = setting.OuterThetaGradient;
+        using var term = Tensor<T>.FromSpan(g.Span, g.Shape);
+        using var sum = Tensor<T>.FromSpan(g.Span, g.Shape);
         for (int k = 1; k <= Terms; k++)
         {
             using var scope = TensorScope.Begin();
-            var (previousTerm, previousSum) = (term, sum);
-            term = scope.Keep(Ops.Sub(term, Ops.Scale(setting.InnerHessianTimes(term), alpha)));
-            sum = scope.Keep(Ops.Add(sum, term));
-            setting.Retire(previousTerm);
-            setting.Retire(previousSum);
+            var hv = setting.InnerHessianTimes(term);
+            TP.MultiplyAdd(hv.Span, -alpha, term.Span, term.Span); // term − α H term
+            TP.Add(sum.Span, term.Span, sum.Span);
         }
-        var gradient = setting.Hypergradient(Ops.Scale(sum, alpha));
+        TP.Multiply(sum.Span, alpha, sum.Span);
+        var gradient = setting.Hypergradient(sum);
         meter.HvpCount = setting.HvpCount;
         meter.InnerPasses = 1;
         return new HypergradientEstimate<T>(gradient, setting.OuterLoss, meter.Report());

@@ -42,6 +42,12 @@ internal static unsafe partial class OpenBlas
     [LibraryImport(Library, EntryPoint = "openblas_set_num_threads")]
     public static partial void SetNumThreads(int threads);
 
+    [LibraryImport(Library, EntryPoint = "openblas_get_num_threads")]
+    public static partial int GetNumThreads();
+
+    /// <summary>Whether the loaded library exports <paramref name="symbol"/> (false when none is loaded).</summary>
+    public static bool Exports(string symbol) => Handle != 0 && NativeLibrary.TryGetExport(Handle, symbol, out _);
+
     private static nint Load()
     {
         if (string.Equals(Environment.GetEnvironmentVariable("BILEVEL_BLAS"), "managed", StringComparison.OrdinalIgnoreCase))
