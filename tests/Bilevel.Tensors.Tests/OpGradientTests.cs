@@ -435,6 +435,12 @@ public class OpGradientTests
         Add("where cond [3, 4], a constant [3, 4], b [4]", x => Ops.Where(Condition([1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1], 3, 4), Constant(3, 4), x[0]), Normal(4));
         Add("concat x [2, 3] with a constant [1, 3]", x => Ops.Concat([x[0], Constant(1, 3)], 0), Normal(2, 3));
         Add("matmul constant [4, 5] · x [5, 3]", x => Ops.MatMul(Constant(4, 5), x[0]), Uniform(-1, 1, 5, 3));
+        // The weight's gradient added by the GEMM into the flat vector's cotangent (the destination path), with a
+        // second use of the vector so that the window also receives a contribution by the ordinary path.
+        Add("matmul of windows of a flat vector", x => Ops.Add(
+                Ops.MatMul(Ops.Reshape(Ops.Slice(x[0], 0, 0, 8), 2, 4), Ops.Reshape(Ops.Slice(x[0], 0, 8, 12), 4, 3)),
+                Ops.MatMul(Ops.Tanh(Constant(2, 3)), Ops.Reshape(Ops.Slice(x[0], 0, 11, 9), 3, 3), transposeB: true)),
+            Uniform(-1, 1, 20));
         Add("matmul x [4, 5] · constant [5, 3]", x => Ops.MatMul(x[0], Constant(5, 3)), Uniform(-1, 1, 4, 5));
         Add("matmul constant [2, 3, 4] · x [4, 5]", x => Ops.MatMul(Constant(2, 3, 4), x[0]), Uniform(-1, 1, 4, 5));
         Add("matmul x [3, 4] · constant [2, 4, 5]", x => Ops.MatMul(x[0], Constant(2, 4, 5)), Uniform(-1, 1, 3, 4));

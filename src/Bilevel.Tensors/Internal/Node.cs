@@ -33,4 +33,11 @@ internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pul
     /// contributions may be added into it in place; otherwise it is a pullback's result, which may share its buffer.
     /// </summary>
     public bool OwnsCotangent { get; set; }
+
+    /// <summary>
+    /// Set when this node's output is a contiguous window of its single input's elements starting at this offset
+    /// (a reshape: 0; a slice along the leading axis), so that its cotangent is that window of the input's: a
+    /// pullback producing it may add straight into the input's cotangent buffer (<see cref="Derivatives.Destination{T}"/>).
+    /// </summary>
+    public int? WindowOffset { get; set; }
 }

@@ -69,8 +69,18 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
                 else
                 {
                     Tensor<T>?[] inputCotangents;
-                    using (Derivatives.Needing(node.Inputs, Tracks))
-                        inputCotangents = node.Pullback!(g);
+                    (running, runningStep) = (node, step);
+                    Destinations<T>.Current = destinationOfRunning;
+                    try
+                    {
+                        using (Derivatives.Needing(node.Inputs, Tracks))
+                            inputCotangents = node.Pullback!(g);
+                    }
+                    finally
+                    {
+                        Destinations<T>.Current = null;
+                        (running, runningStep) = (null, null);
+                    }
                     for (int j = 0; j < node.Inputs.Length; j++)
                         if (inputCotangents[j] is { } gj && Tracks(node.Inputs[j])) Accumulate(node.Inputs[j].Node!, gj, step);
                 }
@@ -78,6 +88,44 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             node.Cotangent = null;
             if (g != seed) g.Dispose();
         }
+    }
+
+    /// <summary>The node whose pullback is running, and its scope: what <see cref="DestinationOfRunning"/> answers for.</summary>
+    private Node<T>? running;
+    private TensorScope? runningStep;
+
+    /// <summary>One delegate per tape, not one per pullback.</summary>
+    private readonly Func<int, int, Tensor<T>?> destinationOfRunning;
+
+    private Tape() => destinationOfRunning = DestinationOfRunning;
+
+    /// <summary>
+    /// The window of an owned cotangent buffer that input <paramref name="index"/>'s cotangent is (see
+    /// <see cref="Derivatives.Destination{T}"/>): following windows (reshapes, leading-axis slices) down to the tensor
+    /// they view, whose cotangent the tape takes ownership of. Adding into it is what the windows' own pullbacks
+    /// would do later, so other contributions to the windows still arrive by the ordinary path. Stacked tangents
+    /// of a window are not contiguous in the viewed tensor's, so only 0 or 1 tangent is offered.
+    /// </summary>
+    private Tensor<T>? DestinationOfRunning(int index, int tangents)
+    {
+        if (running is null || runningStep is null || tangents > 1) return null;
+        var input = running.Inputs[index];
+        if (!Tracks(input)) return null;
+        var target = input;
+        int offset = 0;
+        while (target.Node!.WindowOffset is { } o && Tracks(target.Node.Inputs[0]))
+        {
+            offset += o;
+            target = target.Node.Inputs[0];
+        }
+        var root = target.Node!;
+        if (root.Cotangent?.TangentCount > 1) return null;
+        if (!root.OwnsCotangent) TakeOwnership(root, target.Shape, tangents);
+        CotangentBuffers<T>.EnsureTangent(root.Cotangent!, tangents);
+        runningStep.Keep(root.Cotangent!);
+        var window = root.Cotangent!.View(offset, input.Shape);
+        if (root.Cotangent.Tangent is { } t && tangents == 1) window.Tangent = t.View(offset, input.Shape.Prepend(1));
+        return window;
     }
 
     /// <summary>

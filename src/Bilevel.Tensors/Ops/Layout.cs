@@ -16,9 +16,9 @@ public static partial class Ops
             throw new ArgumentException($"reshape: cannot view {x.Shape} ({x.Length} elements) as {shape} ({shape.Length} elements).", nameof(shape));
         if (shape == x.Shape) return x;
         var y = x.Alias(shape);
-        return Derivatives.Attach(y, [x],
+        return Derivatives.MarkWindow(Derivatives.Attach(y, [x],
             t => Reshape(t[0]!, shape.Prepend(t[0]!.Shape[0])),
-            g => [Reshape(g, x.Shape)], "reshape");
+            g => [Reshape(g, x.Shape)], "reshape"), 0);
     }
 
     /// <summary>A value equal to <paramref name="x"/> through which no derivative flows.</summary>
@@ -103,7 +103,7 @@ public static partial class Ops
             Blocks.CopyOut<T>(x.Span, outer, x.Shape[a], inner, start, length, y.Span);
         }
         int size = x.Shape[a];
-        return Derivatives.Attach(y, x,
+        y = Derivatives.Attach(y, x,
             t => Slice(t[0]!, a + 1, start, length),
             (g, full) =>
             {
@@ -111,6 +111,7 @@ public static partial class Ops
                 Blocks.AddIn<T>(g.Span, outer, size, inner, start, length, full.Span);
                 if (g.Tangent is { } tg) Blocks.AddIn<T>(tg.Span, tg.Shape[0] * outer, size, inner, start, length, full.Tangent!.Span);
             }, "slice");
+        return outer == 1 ? Derivatives.MarkWindow(y, start * inner) : y;
     }
 
     /// <summary>Places x at [start, start + x.Shape[axis]) of a zero tensor whose axis has <paramref name="size"/> elements: the adjoint of Slice.</summary>

@@ -40,7 +40,7 @@ public static partial class Ops
                 t[0] is { } ta ? MatMul(Derivatives.Lift(ta, y.Rank), b, transposeA, transposeB) : null,
                 t[1] is { } tb ? MatMul(a, Derivatives.Lift(tb, y.Rank), transposeA, transposeB) : null),
             g => [Derivatives.Needs(0) ? SumTo(MatMulGradA(g, b, transposeA, transposeB), a.Shape) : null,
-                  Derivatives.Needs(1) ? SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape) : null],
+                  Derivatives.Needs(1) ? GradientOfB(g, a, b, transposeA, transposeB) : null],
             "matmul");
     }
 
@@ -57,4 +57,33 @@ public static partial class Ops
 
     private static Tensor<T> MatMulGradB<T>(Tensor<T> g, Tensor<T> a, bool transposeA, bool transposeB) where T : unmanaged, IFloatingPointIeee754<T>
         => transposeB ? MatMul(g, a, true, transposeA) : MatMul(a, g, !transposeA, false);
+
+    /// <summary>
+    /// B̄, or null after adding it in place where the tape offers a destination (<see cref="Derivatives.Destination{T}"/>):
+    /// a layer's weight, a window of the flat parameter vector, gets its gradient written into the vector's
+    /// cotangent by the GEMM itself (β = 1), values and tangent, instead of through a weight-sized temporary.
+    /// </summary>
+    private static Tensor<T>? GradientOfB<T>(Tensor<T> g, Tensor<T> a, Tensor<T> b, bool transposeA, bool transposeB) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int tangents = Math.Max(g.TangentCount, a.TangentCount);
+        if (a.Rank != 2 || b.Rank != 2 || Derivatives.Destination<T>(1, tangents) is not { } destination)
+            return SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape);
+        AddGradientOfB(g.Span, a.Span, destination.Span, g.Shape, transposeA, transposeB);
+        if (destination.Tangent is { } dt)
+        {
+            if (g.Tangent is { } tg) AddGradientOfB(tg.Span, a.Span, dt.Span, g.Shape, transposeA, transposeB);
+            if (a.Tangent is { } ta) AddGradientOfB(g.Span, ta.Span, dt.Span, g.Shape, transposeA, transposeB);
+        }
+        return null;
+    }
+
+    /// <summary>destination += B̄ for C = op(A)·op(B) with cotangent G [m, n] (MatMulGradB, accumulated by the GEMM).</summary>
+    private static void AddGradientOfB<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> a, Span<T> destination, Shape gShape, bool transposeA, bool transposeB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = gShape[0], n = gShape[1], k = a.Length / m;
+        int lda = transposeA ? m : k;
+        if (transposeB) Gemm.Multiply(true, transposeA, n, k, m, T.One, g, n, a, lda, T.One, destination, k);
+        else Gemm.Multiply(!transposeA, false, k, n, m, T.One, a, lda, g, n, T.One, destination, n);
+    }
 }
