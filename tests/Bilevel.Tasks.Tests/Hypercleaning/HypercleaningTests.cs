@@ -30,6 +30,23 @@ public sealed class HypercleaningTests
         Assert.InRange(report.TestAccuracy, 0.5, 1);
     }
 
+    [Fact]
+    public void OuterLossSplitsIntoInnerBatchSizedPartsThatSumToIt()
+    {
+        using var scope = TensorScope.Begin();
+        var config = JsonDocument.Parse("""{ "trainSize": 300, "validationSize": 205, "testSize": 0, "batchSize": 50, "hidden": [16] }""").RootElement;
+        var problem = (HypercleaningProblem<double>)TaskCatalog.Create<double>(TaskCatalog.Hypercleaning, config, seed: 3);
+        var phi = problem.InitialPhi();
+        var theta = problem.InitialTheta(2);
+        Assert.Equal(5, problem.OuterParts);
+        double whole = problem.OuterLoss(theta, phi, 2).Item();
+        Assert.Equal(whole, Enumerable.Range(0, problem.OuterParts).Sum(p => problem.OuterLossPart(theta, phi, 2, p).Item()), 1e-12);
+        var (loss, thetaGradient, _) = OuterGradient.Of(problem, theta, phi, 2);
+        var expected = Autodiff.Grad(a => problem.OuterLoss(a[0], phi, 2), theta)[0];
+        Assert.Equal(whole, loss, 1e-12);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected.Span[i], thetaGradient.Span[i], 1e-12);
+    }
+
     [Theory]
     [InlineData("""{ "corruptionRate": 1.5 }""", "corruptionRate")]
     [InlineData("""{ "trainSize": 0 }""", "trainSize")]
