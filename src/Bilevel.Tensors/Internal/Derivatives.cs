@@ -89,13 +89,13 @@ internal static class Derivatives
 
     /// <summary>
     /// Where the pullback now running may add the cotangent of its input <paramref name="index"/> in place, carrying
-    /// <paramref name="tangents"/> (0 or 1) tangents: a window of the cotangent buffer the tape owns for that input
+    /// <paramref name="tangents"/> stacked tangents: a window of the cotangent buffer the tape owns for that input
     /// (or, through reshapes and leading-axis slices, for the tensor it is a window of); null where the pullback must
     /// return the cotangent instead. A pullback that used it returns null for that input. This spares the
     /// parameter-sized temporary of a weight's gradient (Xᵀ·G, and with a tangent one more) that would otherwise be
     /// made, then added into the flat parameter vector's cotangent, then dropped.
     /// </summary>
-    public static Tensor<T>? Destination<T>(int index, int tangents) where T : unmanaged, IFloatingPointIeee754<T>
+    public static CotangentWindow<T>? Destination<T>(int index, int tangents) where T : unmanaged, IFloatingPointIeee754<T>
         => Destinations<T>.Current?.Invoke(index, tangents);
 
     /// <summary>Marks <paramref name="y"/>, just recorded, as a window of its input from element <paramref name="offset"/> on.</summary>
@@ -129,5 +129,5 @@ internal static class Derivatives
 /// <summary>The tape's answer to <see cref="Derivatives.Destination{T}"/> for the pullback now running on this thread.</summary>
 internal static class Destinations<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    [ThreadStatic] public static Func<int, int, Tensor<T>?>? Current;
+    [ThreadStatic] public static Func<int, int, CotangentWindow<T>?>? Current;
 }

@@ -95,7 +95,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     private TensorScope? runningStep;
 
     /// <summary>One delegate per tape, not one per pullback.</summary>
-    private readonly Func<int, int, Tensor<T>?> destinationOfRunning;
+    private readonly Func<int, int, CotangentWindow<T>?> destinationOfRunning;
 
     private Tape() => destinationOfRunning = DestinationOfRunning;
 
@@ -103,12 +103,11 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// The window of an owned cotangent buffer that input <paramref name="index"/>'s cotangent is (see
     /// <see cref="Derivatives.Destination{T}"/>): following windows (reshapes, leading-axis slices) down to the tensor
     /// they view, whose cotangent the tape takes ownership of. Adding into it is what the windows' own pullbacks
-    /// would do later, so other contributions to the windows still arrive by the ordinary path. Stacked tangents
-    /// of a window are not contiguous in the viewed tensor's, so only 0 or 1 tangent is offered.
+    /// would do later, so other contributions to the windows still arrive by the ordinary path.
     /// </summary>
-    private Tensor<T>? DestinationOfRunning(int index, int tangents)
+    private CotangentWindow<T>? DestinationOfRunning(int index, int tangents)
     {
-        if (running is null || runningStep is null || tangents > 1) return null;
+        if (running is null || runningStep is null) return null;
         var input = running.Inputs[index];
         if (!Tracks(input)) return null;
         var target = input;
@@ -119,13 +118,11 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             target = target.Node.Inputs[0];
         }
         var root = target.Node!;
-        if (root.Cotangent?.TangentCount > 1) return null;
+        if (tangents > 0 && root.Cotangent?.TangentCount is > 0 and var count && count != tangents) return null;
         if (!root.OwnsCotangent) TakeOwnership(root, target.Shape, tangents);
         CotangentBuffers<T>.EnsureTangent(root.Cotangent!, tangents);
         runningStep.Keep(root.Cotangent!);
-        var window = root.Cotangent!.View(offset, input.Shape);
-        if (root.Cotangent.Tangent is { } t && tangents == 1) window.Tangent = t.View(offset, input.Shape.Prepend(1));
-        return window;
+        return new CotangentWindow<T>(root.Cotangent!, offset, input.Length, tangents);
     }
 
     /// <summary>

@@ -61,18 +61,19 @@ public static partial class Ops
     /// <summary>
     /// B̄, or null after adding it in place where the tape offers a destination (<see cref="Derivatives.Destination{T}"/>):
     /// a layer's weight, a window of the flat parameter vector, gets its gradient written into the vector's
-    /// cotangent by the GEMM itself (β = 1), values and tangent, instead of through a weight-sized temporary.
+    /// cotangent by the GEMM itself (β = 1), values and each tangent, instead of through a weight-sized temporary.
     /// </summary>
     private static Tensor<T>? GradientOfB<T>(Tensor<T> g, Tensor<T> a, Tensor<T> b, bool transposeA, bool transposeB) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int tangents = Math.Max(g.TangentCount, a.TangentCount);
         if (a.Rank != 2 || b.Rank != 2 || Derivatives.Destination<T>(1, tangents) is not { } destination)
             return SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape);
-        AddGradientOfB(g.Span, a.Span, destination.Span, g.Shape, transposeA, transposeB);
-        if (destination.Tangent is { } dt)
+        AddGradientOfB(g.Span, a.Span, destination.Values, g.Shape, transposeA, transposeB);
+        // The product rule, tangent by tangent: (Ġ with A) + (G with Ȧ).
+        for (int i = 0; i < tangents; i++)
         {
-            if (g.Tangent is { } tg) AddGradientOfB(tg.Span, a.Span, dt.Span, g.Shape, transposeA, transposeB);
-            if (a.Tangent is { } ta) AddGradientOfB(g.Span, ta.Span, dt.Span, g.Shape, transposeA, transposeB);
+            if (g.Tangent is { } tg) AddGradientOfB(tg.Span.Slice(i * g.Length, g.Length), a.Span, destination.Tangent(i), g.Shape, transposeA, transposeB);
+            if (a.Tangent is { } ta) AddGradientOfB(g.Span, ta.Span.Slice(i * a.Length, a.Length), destination.Tangent(i), g.Shape, transposeA, transposeB);
         }
         return null;
     }
