@@ -324,6 +324,8 @@ public class OpGradientTests
         Add("add-scalar", x => Ops.AddScalar(x[0], 1.75), Normal(3, 4));
         Add("indicator as a constant factor", x => Ops.Mul(Ops.Indicator(x[0], -0.5, 0.5), Ops.Exp(x[0])), AwayFrom([-0.5, 0.5], 0.05, -2, 2, 3, 4));
         Add("squared-norm", x => Ops.SquaredNorm(x[0]), Normal(3, 4));
+        Add("add-scaled", x => Ops.AddScaled(x[0], x[1], x[2]), Normal(3, 4), Normal(), Normal(3, 4));
+        Add("add-scaled by a one-element vector, squared", x => Ops.Mul(Ops.AddScaled(x[0], x[1], x[2]), Ops.AddScaled(x[2], x[1], x[0])), Normal(5), Normal(1), Normal(5));
         Add("operators", x => (x[0] * 2.0 + x[1] * x[0] - (-x[1]) / (x[0] * x[0] + 1.0)) - 0.5, Normal(3, 4), Normal(4));
 
         // Binary ops with broadcasting.

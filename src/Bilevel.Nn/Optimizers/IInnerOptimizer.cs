@@ -27,5 +27,17 @@ public interface IInnerOptimizer
 internal static class GradientWithDecay
 {
     public static Tensor<T> Of<T>(Tensor<T> theta, Tensor<T> gradient, Tensor<T>? weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
-        => weightDecay is null ? gradient : Ops.Add(gradient, Ops.Mul(weightDecay, theta));
+        => weightDecay is null ? gradient : Update.PlusScaled(gradient, weightDecay, theta);
+}
+
+/// <summary>The arithmetic of an update, in one pass (Ops.AddScaled) where the factor is one number.</summary>
+internal static class Update
+{
+    /// <summary>x + c·y, with c one number or a tensor of y's shape (per-parameter rates and decays).</summary>
+    public static Tensor<T> PlusScaled<T>(Tensor<T> x, Tensor<T> c, Tensor<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+        => c.Length == 1 ? Ops.AddScaled(x, c, y) : Ops.Add(x, Ops.Mul(c, y));
+
+    /// <summary>θ − η·d.</summary>
+    public static Tensor<T> Descend<T>(Tensor<T> theta, Tensor<T> rate, Tensor<T> direction) where T : unmanaged, IFloatingPointIeee754<T>
+        => rate.Length == 1 ? Ops.AddScaled(theta, Ops.Neg(rate), direction) : Ops.Sub(theta, Ops.Mul(rate, direction));
 }

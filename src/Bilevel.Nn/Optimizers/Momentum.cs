@@ -25,7 +25,7 @@ public sealed class Momentum : IInnerOptimizer
     public InnerState<T> Step<T>(InnerState<T> state, Tensor<T> gradient, StepSize<T> size, int step) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = GradientWithDecay.Of(state.Theta, gradient, size.WeightDecay);
-        var m = Ops.Add(Ops.Scale(state.Slots[0], T.CreateChecked(Mu)), g);
-        return new(Ops.Sub(state.Theta, Ops.Mul(size.LearningRate, m)), [m]);
+        var m = Ops.AddScaled(g, Tensor<T>.Scalar(T.CreateChecked(Mu)), state.Slots[0]);
+        return new(Update.Descend(state.Theta, size.LearningRate, m), [m]);
     }
 }

@@ -15,6 +15,6 @@ public sealed class Sgd : IInnerOptimizer
     public InnerState<T> Step<T>(InnerState<T> state, Tensor<T> gradient, StepSize<T> size, int step) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = GradientWithDecay.Of(state.Theta, gradient, size.WeightDecay);
-        return new(Ops.Sub(state.Theta, Ops.Mul(size.LearningRate, g)), []);
+        return new(Update.Descend(state.Theta, size.LearningRate, g), []);
     }
 }
