@@ -34,6 +34,9 @@ internal sealed class ImplicitSetting<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>∂f/∂θ at (θ_T, φ).</summary>
     public Tensor<T> OuterThetaGradient { get; }
 
+    /// <summary>Frees ∂f/∂θ, for an estimator that has made its own copies of it and reads it no more.</summary>
+    public void ReleaseOuterThetaGradient() => OuterThetaGradient.Dispose();
+
     /// <summary>∂f/∂φ at (θ_T, φ).</summary>
     public Tensor<T> OuterPhiGradient { get; }
 

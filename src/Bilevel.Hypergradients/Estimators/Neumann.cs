@@ -30,11 +30,12 @@ public sealed class Neumann : IHypergradientEstimator
         var meter = new CostMeter();
         var setting = new ImplicitSetting<T>(problem, phi, outerStep);
         var alpha = T.CreateChecked(Alpha);
-        // The term and the partial sum are updated in place, so memory is these two vectors (and ∂f/∂θ) plus one
-        // Hessian-vector product whatever K is.
+        // The term and the partial sum are updated in place, and ∂f/∂θ, where both start, is not needed after, so
+        // memory is these two vectors plus one Hessian-vector product whatever K is.
         var g = setting.OuterThetaGradient;
         using var term = Tensor<T>.FromSpan(g.Span, g.Shape);
         using var sum = Tensor<T>.FromSpan(g.Span, g.Shape);
+        setting.ReleaseOuterThetaGradient();
         for (int k = 1; k <= Terms; k++)
         {
             using var scope = TensorScope.Begin();
