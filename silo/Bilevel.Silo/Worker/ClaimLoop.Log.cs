@@ -17,6 +17,12 @@ internal sealed partial class ClaimLoop
     [LoggerMessage(Level = LogLevel.Error, Message = "Trial {TrialId}: could not record the worker error; its lease will expire and the reaper requeue it")]
     private static partial void LogFailWriteFailed(ILogger logger, Exception exception, long trialId);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trial {TrialId}: released unstarted, the worker is stopping")]
+    private static partial void LogReleasedBeforeRun(ILogger logger, long trialId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Trial {TrialId}: could not release it on shutdown; its lease will expire and the reaper requeue it")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, long trialId);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Claim loop of {Kind} slot {Slot} failed; going on in a second")]
     private static partial void LogLoopError(ILogger logger, Exception exception, DeviceKind kind, int slot);
 }

@@ -1,3 +1,4 @@
+using Bilevel.Contracts;
 using Bilevel.Grid;
 using Bilevel.Grid.Running;
 using Bilevel.Tensors;
@@ -97,13 +98,37 @@ internal sealed partial class ClaimLoop(
         return true;
     }
 
+    private async Task ReleaseAsync(ClaimedTrial claimed)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(options.StopWriteTimeout, time);
+            await store.ReleaseAsync(claimed.Lease, timeout.Token).ConfigureAwait(false);
+            LogReleasedBeforeRun(logger, claimed.Trial.Id);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReleaseFailed(logger, e, claimed.Trial.Id);
+        }
+    }
+
     private async Task RunAsync(ClaimedTrial claimed, CancellationToken stopping)
     {
         var trial = claimed.Trial;
         LogClaimed(logger, trial.Id, trial.SweepId, trial.Number, claimed.Lease.Attempt, pool.Kind, slot, claimed.Checkpoint?.OuterStep);
         try
         {
-            var spec = await reconnect.ExecuteAsync(async ct => await specs.GetAsync(trial.SweepId, ct).ConfigureAwait(false), stopping).ConfigureAwait(false);
+            SweepSpec? spec;
+            try
+            {
+                spec = await reconnect.ExecuteAsync(async ct => await specs.GetAsync(trial.SweepId, ct).ConfigureAwait(false), stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // Shutdown arrived between the claim and the run: hand the trial back now, not at its lease's expiry.
+                await ReleaseAsync(claimed).ConfigureAwait(false);
+                return;
+            }
             if (spec is null)
             {
                 await store.FailAsync(claimed.Lease, new TrialFailure($"sweep {trial.SweepId} no longer exists", null, Retryable: false), CancellationToken.None).ConfigureAwait(false);

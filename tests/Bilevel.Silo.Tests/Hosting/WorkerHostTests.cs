@@ -80,6 +80,22 @@ public sealed class WorkerHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_trial_claimed_as_the_host_stops_is_released_at_once_not_left_to_its_lease()
+    {
+        await _store.CreateSweepAsync(QuadraticSpecs.Tiny(1), Ct);
+        StalledSpecStore? stalled = null;
+        using var host = Build(new() { ["Worker:WorkerId"] = "laptop", ["Worker:CpuSlots"] = "1", ["Worker:LeaseDuration"] = "00:10:00" },
+            store => stalled = new StalledSpecStore(store));
+        await host.StartAsync(Ct);
+        await stalled!.Reading.WaitAsync(Ct);
+
+        await host.StopAsync(Ct);
+
+        var trial = (await _store.GetTrialAsync(1, Ct))!;
+        Assert.Equal((TrialState.Queued, 0, 0), (trial.State, trial.Failures, trial.OuterStep));
+    }
+
+    [Fact]
     public async Task Impossible_worker_settings_stop_the_host_at_start_naming_the_key()
     {
         using var host = Build(new() { ["Worker:CpuSlots"] = "0", ["Worker:CudaSlots"] = "0", ["Worker:LeaseDuration"] = "00:00:00.010" });
@@ -101,7 +117,8 @@ public sealed class WorkerHostTests : IAsyncLifetime
     public void An_unknown_role_is_refused_naming_the_setting() =>
         Assert.Contains("--roles", Assert.Throws<ArgumentException>(() => SiloRolesParser.Parse("scheduler")).Message, StringComparison.Ordinal);
 
-    private IHost Build(Dictionary<string, string?> settings)
+    /// <param name="wrapStore">Decorates the store the host's services use (the test's own reads go to the plain one).</param>
+    private IHost Build(Dictionary<string, string?> settings, Func<IGridStore, IGridStore>? wrapStore = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -113,6 +130,8 @@ public sealed class WorkerHostTests : IAsyncLifetime
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddGridStore(builder.Configuration);
+        if (wrapStore is not null)
+            builder.Services.AddSingleton(sp => wrapStore(new SqliteGridStore(new SqliteGridStoreOptions { DatabasePath = DatabasePath })));
         builder.Services.AddGridReaper();
         builder.Services.AddGridWorker(builder.Configuration);
         return builder.Build();
