@@ -27,6 +27,36 @@ public static class Autodiff
         return Reverse(f, inputs, cotangent);
     }
 
+    /// <summary>
+    /// The values of f and the cotangents of the inputs for one cotangent per output: the gradient of
+    /// Σᵢ⟨fᵢ(x), cotangentsᵢ⟩ without forming the products and their sum (a state of several tensors pulled back at once).
+    /// </summary>
+    public static (Tensor<T>[] Values, Tensor<T>[] Cotangents) Vjp<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] inputs, Tensor<T>[] cotangents)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(cotangents);
+        return Reverse(f, inputs, cotangents);
+    }
+
+    /// <summary>
+    /// Whether f's output is computed from <paramref name="input"/>: a question about the computation's structure (an
+    /// output that merely has a zero derivative still depends), answered by recording f once.
+    /// </summary>
+    public static bool DependsOn<T>(Func<Tensor<T>, Tensor<T>> f, Tensor<T> input) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(input);
+        var tape = Tape<T>.Open();
+        try
+        {
+            return tape.Tracks(f(tape.Leaf(input)));
+        }
+        finally
+        {
+            tape.Close();
+        }
+    }
+
     /// <summary>Values of f and their directional derivatives along one tangent per input (same shapes as the inputs).</summary>
     public static (Tensor<T>[] Values, Tensor<T>[] Tangents) Jvp<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] primals, Tensor<T>[] tangents)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -78,18 +108,33 @@ public static class Autodiff
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(f);
+        var (values, gradients) = Reverse(x =>
+        {
+            var y = f(x);
+            if (cotangent is null && y.Length != 1)
+                throw new ArgumentException($"grad: the function must return one value, got shape {y.Shape}; use Vjp with a cotangent.", nameof(f));
+            return [y];
+        }, inputs, cotangent is null ? null : [cotangent]);
+        return (values[0], gradients);
+    }
+
+    /// <summary>Reverse mode from several outputs; null seeds mean one output seeded with ones (a gradient).</summary>
+    private static (Tensor<T>[] Values, Tensor<T>[] Cotangents) Reverse<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] inputs, Tensor<T>[]? cotangents)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(inputs);
         var tape = Tape<T>.Open();
         try
         {
             var leaves = inputs.Select(tape.Leaf).ToArray();
             var y = f(leaves);
-            if (cotangent is null && y.Length != 1)
-                throw new ArgumentException($"grad: the function must return one value, got shape {y.Shape}; use Vjp with a cotangent.", nameof(f));
-            if (cotangent is not null && cotangent.Shape != y.Shape)
-                throw new ArgumentException($"vjp: cotangent shape {cotangent.Shape} differs from the output shape {y.Shape}.", nameof(cotangent));
-            var seed = cotangent ?? Tensor<T>.Full(y.Shape, T.One);
-            tape.Backward(y, seed);
+            if (cotangents is not null && cotangents.Length != y.Length)
+                throw new ArgumentException($"vjp: {cotangents.Length} cotangents for {y.Length} outputs.", nameof(cotangents));
+            for (int i = 0; cotangents is not null && i < y.Length; i++)
+                if (cotangents[i].Shape != y[i].Shape)
+                    throw new ArgumentException($"vjp: cotangent {(y.Length == 1 ? "" : $"{i} ")}shape {cotangents[i].Shape} differs from the output shape {y[i].Shape}.", nameof(cotangents));
+            tape.Backward(y, cotangents ?? [Tensor<T>.Full(y[0].Shape, T.One)]);
             var gradients = leaves.Select((l, i) => l.Node!.Cotangent ?? Tensor<T>.Zeros(inputs[i].Shape)).ToArray();
             return (y, gradients);
         }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 using Bilevel.Hypergradients.Internal;
 using Bilevel.Nn.Optimizers;
 using Bilevel.Tensors;
@@ -59,11 +60,10 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
                 using var scope = TensorScope.Begin();
                 var (stateBar, step) = AdjointStep(problem, states[t - start], adjoint, phi, outerStep, t);
                 meter.HvpCount++;
-                var newPhiBar = scope.Keep(Ops.Add(phiBar, step));
+                TP.Add(phiBar.Span, step.Span, phiBar.Span);
                 var newAdjoint = stateBar.KeptBy(scope);
                 adjoint.Dispose();
-                phiBar.Dispose();
-                (adjoint, phiBar) = (newAdjoint, newPhiBar);
+                adjoint = newAdjoint;
             }
             foreach (var s in states) s.Dispose();
         }
@@ -92,59 +92,52 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
 
     /// <summary>
     /// One backward step through s_t = U(s_{t−1}, ∇_θ g(θ_{t−1}, φ), φ): returns λ_{t−1} and this step's
-    /// contribution to ∇h. When U is affine in G, ḡ = (∂U/∂G)ᵀλ does not depend on G, so G comes out of the
-    /// Hessian-vector product's primal instead of a gradient evaluation of its own (one forward and backward pass
-    /// per step fewer); otherwise G is computed first.
+    /// contribution to ∇h. When U is affine in G, ḡ = (∂U/∂G)ᵀλ does not depend on G, and neither do the other
+    /// cotangents unless the learning rate depends on φ (the term ∂U/∂η·G): without that, one pull-back through U with
+    /// G = 0 gives every cotangent and G is never formed; with it, G comes out of the Hessian-vector product's primal
+    /// for a second pull-back. Otherwise (Adam) G is computed first.
     /// </summary>
     private static (InnerState<T> Previous, Tensor<T> PhiContribution) AdjointStep<T>(IBilevelProblem<T> problem, InnerState<T> state, InnerState<T> adjoint, Tensor<T> phi, long outerStep, int step)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int slots = state.Slots.Count;
         var target = adjoint.ToArray();
-        // ⟨U(θ, slots, G, φ), λ⟩ differentiated with respect to all four: the VJP of the update.
-        Tensor<T>[] UpdateVjp(Tensor<T> gradient) => Autodiff.Grad(a =>
-        {
-            var next = problem.Optimizer.Step(new InnerState<T>(a[0], a[1..(1 + slots)]), a[1 + slots], problem.StepSize(a[2 + slots], step), step);
-            var parts = next.ToArray();
-            var sum = Ops.Sum(Ops.Mul(parts[0], target[0]));
-            for (int j = 1; j < parts.Length; j++) sum = Ops.Add(sum, Ops.Sum(Ops.Mul(parts[j], target[j])));
-            return sum;
-        }, [state.Theta, .. state.Slots, gradient, phi]);
+        // The update's outputs pulled back along λ, with respect to θ, slots, G and φ.
+        Tensor<T>[] UpdateVjp(Tensor<T> gradient) => Autodiff.Vjp(
+            a => problem.Optimizer.Step(new InnerState<T>(a[0], a[1..(1 + slots)]), a[1 + slots], problem.StepSize(a[2 + slots], step), step).ToArray(),
+            [state.Theta, .. state.Slots, gradient, phi], target).Cotangents;
+        bool affine = problem.Optimizer.IsAffineInGradient;
+        bool gradientEntersPhiBar = affine && Autodiff.DependsOn(p => problem.StepSize(p, step).LearningRate, phi);
 
         // Each stage runs in a scope that keeps only what the next stage reads, so a step's peak is one Hessian-vector
         // product plus a few parameter-sized vectors, not every temporary of the step at once.
-        Tensor<T>[]? bars = null;
-        Tensor<T> gradientBar;
+        Tensor<T>[] bars;
         using (var stage = TensorScope.Begin())
-        {
-            if (!problem.Optimizer.IsAffineInGradient) bars = UpdateVjp(InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step));
-            gradientBar = stage.Keep(bars?[1 + slots] ?? UpdateVjp(Tensor<T>.Zeros(state.Theta.Shape))[1 + slots]);
-            if (bars is not null) bars = Keep(stage, bars);
-        }
+            bars = Keep(stage, UpdateVjp(affine ? Tensor<T>.Zeros(state.Theta.Shape) : InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step)));
         // [H_θθ ḡ; H_φθ ḡ] from one Jvp over the gradient of g with respect to (θ, φ); its primal holds G.
         Tensor<T> gradient, thetaHessian, phiHessian;
         using (var stage = TensorScope.Begin())
         {
             var (gradients, hessianTimes) = Autodiff.Jvp(
                 p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, step), p),
-                [state.Theta, phi], [gradientBar, Tensor<T>.Zeros(phi.Shape)]);
+                [state.Theta, phi], [bars[1 + slots], Tensor<T>.Zeros(phi.Shape)]);
             (gradient, thetaHessian, phiHessian) = (stage.Keep(Ops.Detach(gradients[0])), stage.Keep(hessianTimes[0]), stage.Keep(hessianTimes[1]));
         }
-        gradientBar.Dispose();
-        if (bars is null)
+        if (gradientEntersPhiBar)
         {
             using var stage = TensorScope.Begin();
-            bars = Keep(stage, UpdateVjp(gradient));
+            var withGradient = Keep(stage, UpdateVjp(gradient));
+            foreach (var bar in bars) bar.Dispose();
+            bars = withGradient;
         }
         gradient.Dispose();
-        var thetaBar = Ops.Add(bars[0], thetaHessian);
-        var phiContribution = Ops.Add(bars[2 + slots], phiHessian);
-        bars[0].Dispose();
         bars[1 + slots].Dispose();
-        bars[2 + slots].Dispose();
+        // Summed in place: θ̄ may be an alias of λ_θ (U passes θ through), which no one reads after this step.
+        TP.Add(bars[0].Span, thetaHessian.Span, bars[0].Span);
+        TP.Add(bars[2 + slots].Span, phiHessian.Span, bars[2 + slots].Span);
         thetaHessian.Dispose();
         phiHessian.Dispose();
-        return (new InnerState<T>(thetaBar, bars[1..(1 + slots)]), phiContribution);
+        return (new InnerState<T>(bars[0], bars[1..(1 + slots)]), bars[2 + slots]);
     }
 
     /// <summary>The non-null tensors of <paramref name="parts"/>, kept by <paramref name="scope"/>.</summary>

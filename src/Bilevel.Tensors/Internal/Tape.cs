@@ -43,7 +43,11 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         nodes.Add(node);
     }
 
-    /// <summary>Propagates <paramref name="seed"/> from <paramref name="output"/> back through every recorded op.</summary>
+    /// <summary>
+    /// Propagates <paramref name="seeds"/>[i] from <paramref name="outputs"/>[i] back through every recorded op. The
+    /// seeds enter as aliases, so the caller's tensors are never released or written; an output listed twice, or one
+    /// that another output was computed from, gets the sum of what reaches it.
+    /// </summary>
     /// <remarks>
     /// Each pullback runs in a scope of its own that keeps only the contributions it hands on, and a node's
     /// cotangent is released once its pullback has run: the backward pass holds the cotangents still to be consumed,
@@ -51,11 +55,14 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// near the forward pass's activations. For that, every node's cotangent is a tensor object of its own (an alias
     /// where a pullback hands on a tensor it did not create), so that releasing it drops exactly one reference.
     /// </remarks>
-    public void Backward(Tensor<T> output, Tensor<T> seed)
+    public void Backward(Tensor<T>[] outputs, Tensor<T>[] seeds)
     {
-        if (!Tracks(output)) return;
-        output.Node!.Cotangent = seed;
         using var _ = AutodiffMode.NoRecording();
+        using (var seeding = TensorScope.Begin())
+        {
+            for (int i = 0; i < outputs.Length; i++)
+                if (Tracks(outputs[i])) Accumulate(outputs[i].Node!, Autodiff.AliasWithTangent(seeds[i]), seeding);
+        }
         for (int i = nodes.Count - 1; i >= 0; i--)
         {
             var node = nodes[i];
@@ -86,7 +93,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
                 }
             }
             node.Cotangent = null;
-            if (g != seed) g.Dispose();
+            g.Dispose();
         }
     }
 

@@ -6,8 +6,10 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// <summary>
 /// The one GEMM entry point: OpenBLAS when it is installed (and <c>BILEVEL_BLAS</c> is not <c>managed</c>),
 /// otherwise <see cref="ManagedGemm"/>. There is no size below which the managed kernel takes over: OpenBLAS 0.3.21's
-/// small-matrix kernels measured faster at every size on Zen 4 (30–120 ns for 2³–16³ against 90–700 ns managed;
-/// a tie for one-row or one-column products).
+/// small-matrix kernels measured faster at every size on Zen 4 (30–120 ns for 2³–16³ against 90–700 ns managed).
+/// One-row and one-column products are the exception, and go to <see cref="ManagedGemmMatrixVector"/>: a tie while
+/// short, but OpenBLAS's sgemm packs its operands even then, so a long one (the 1×M·M×1 tangent ⟨θ, v⟩ of a weight
+/// decay term, M = 203,530) took 380 µs against 25 µs for a plain dot product.
 /// </summary>
 internal static unsafe class Gemm
 {
@@ -30,8 +32,8 @@ internal static unsafe class Gemm
         GemmArguments.EnsureSupported<T>();
         GemmArguments.Validate(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
 
-        // Empty products and alpha == 0 stay managed, where their BLAS semantics are spelled out.
-        if (UsesNativeBlas && m > 0 && n > 0 && k > 0 && alpha != T.Zero)
+        // Empty products and alpha == 0 stay managed, where their BLAS semantics are spelled out; so do matrix-vector ones.
+        if (UsesNativeBlas && m > 1 && n > 1 && k > 0 && alpha != T.Zero)
             MultiplyNative(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
             ManagedGemm.Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
