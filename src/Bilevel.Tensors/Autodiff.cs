@@ -35,7 +35,19 @@ public static class Autodiff
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(cotangents);
-        return Reverse(f, inputs, cotangents);
+        return Reverse(f, inputs, cotangents, leafValuesWanted: true);
+    }
+
+    /// <summary>
+    /// Hessian-vector products of a scalar function, one per input: Σᵢ ∂²f/∂x_j∂x_i · tangents[i] for input j, by one
+    /// forward-over-reverse pass (Jvp over Grad). The gradient itself is not returned, so the products only it needs
+    /// are skipped: a weight's Xᵀ·G, one GEMM per layer, when the weight is (a window of) an input.
+    /// </summary>
+    public static Tensor<T>[] HessianVectorProducts<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] primals, Tensor<T>[] tangents)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return Jvp(p => Reverse(f, p, null, leafValuesWanted: false).Cotangents, primals, tangents).Tangents;
     }
 
     /// <summary>
@@ -104,7 +116,8 @@ public static class Autodiff
         return y;
     }
 
-    private static (Tensor<T> Value, Tensor<T>[] Cotangents) Reverse<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] inputs, Tensor<T>? cotangent)
+    private static (Tensor<T> Value, Tensor<T>[] Cotangents) Reverse<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] inputs, Tensor<T>? cotangent,
+        bool leafValuesWanted = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -114,17 +127,18 @@ public static class Autodiff
             if (cotangent is null && y.Length != 1)
                 throw new ArgumentException($"grad: the function must return one value, got shape {y.Shape}; use Vjp with a cotangent.", nameof(f));
             return [y];
-        }, inputs, cotangent is null ? null : [cotangent]);
+        }, inputs, cotangent is null ? null : [cotangent], leafValuesWanted);
         return (values[0], gradients);
     }
 
     /// <summary>Reverse mode from several outputs; null seeds mean one output seeded with ones (a gradient).</summary>
-    private static (Tensor<T>[] Values, Tensor<T>[] Cotangents) Reverse<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] inputs, Tensor<T>[]? cotangents)
+    private static (Tensor<T>[] Values, Tensor<T>[] Cotangents) Reverse<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] inputs, Tensor<T>[]? cotangents,
+        bool leafValuesWanted)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(inputs);
-        var tape = Tape<T>.Open();
+        var tape = Tape<T>.Open(leafValuesWanted);
         try
         {
             var leaves = inputs.Select(tape.Leaf).ToArray();

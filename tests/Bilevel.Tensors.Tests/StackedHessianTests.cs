@@ -27,6 +27,10 @@ public class StackedHessianTests
 
         using var scope = TensorScope.Begin();
         var (_, stacked) = Autodiff.JvpStacked(p => Autodiff.Grad(q => Loss(q[0]), p), [theta], [v]);
+        // Without the gradient's values (the weights' Xᵀ·G skipped), the products are the same.
+        var withoutGradient = Autodiff.HessianVectorProducts(q => Loss(q[0]), [theta], [Ops.Reshape(Ops.Slice(v, 0, 1, 1), length)])[0];
+        for (int i = 0; i < length; i++)
+            Assert.Equal(stacked[0].Span[length + i], withoutGradient.Span[i], 12);
         for (int d = 0; d < directions; d++)
         {
             var vd = Ops.Slice(v, 0, d, 1);

@@ -52,9 +52,7 @@ internal sealed class ImplicitSetting<T> where T : unmanaged, IFloatingPointIeee
     private Tensor<T>[] Products(Tensor<T> v)
     {
         HvpCount++;
-        var (_, tangents) = Autodiff.Jvp(
-            p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, problem.UnrollSteps), p),
+        return Autodiff.HessianVectorProducts(q => problem.InnerLoss(q[0], q[1], outerStep, problem.UnrollSteps),
             [Theta, Phi], [v, Tensor<T>.Zeros(Phi.Shape)]);
-        return tangents;
     }
 }

@@ -114,23 +114,30 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
         Tensor<T>[] bars;
         using (var stage = TensorScope.Begin())
             bars = Keep(stage, UpdateVjp(affine ? Tensor<T>.Zeros(state.Theta.Shape) : InnerDynamics.InnerGradient(problem, state.Theta, phi, outerStep, step)));
-        // [H_θθ ḡ; H_φθ ḡ] from one Jvp over the gradient of g with respect to (θ, φ); its primal holds G.
-        Tensor<T> gradient, thetaHessian, phiHessian;
+        // [H_θθ ḡ; H_φθ ḡ] by one forward-over-reverse product over (θ, φ); where G is needed, its primal holds G.
+        Tensor<T>? gradient = null;
+        Tensor<T> thetaHessian, phiHessian;
         using (var stage = TensorScope.Begin())
         {
-            var (gradients, hessianTimes) = Autodiff.Jvp(
-                p => Autodiff.Grad(q => problem.InnerLoss(q[0], q[1], outerStep, step), p),
-                [state.Theta, phi], [bars[1 + slots], Tensor<T>.Zeros(phi.Shape)]);
-            (gradient, thetaHessian, phiHessian) = (stage.Keep(Ops.Detach(gradients[0])), stage.Keep(hessianTimes[0]), stage.Keep(hessianTimes[1]));
+            Func<Tensor<T>[], Tensor<T>> loss = q => problem.InnerLoss(q[0], q[1], outerStep, step);
+            Tensor<T>[] primals = [state.Theta, phi], tangents = [bars[1 + slots], Tensor<T>.Zeros(phi.Shape)];
+            Tensor<T>[] products;
+            if (gradientEntersPhiBar)
+            {
+                (var gradients, products) = Autodiff.Jvp(p => Autodiff.Grad(loss, p), primals, tangents);
+                gradient = stage.Keep(Ops.Detach(gradients[0]));
+            }
+            else products = Autodiff.HessianVectorProducts(loss, primals, tangents);
+            (thetaHessian, phiHessian) = (stage.Keep(products[0]), stage.Keep(products[1]));
         }
-        if (gradientEntersPhiBar)
+        if (gradient is not null)
         {
             using var stage = TensorScope.Begin();
             var withGradient = Keep(stage, UpdateVjp(gradient));
             foreach (var bar in bars) bar.Dispose();
             bars = withGradient;
+            gradient.Dispose();
         }
-        gradient.Dispose();
         bars[1 + slots].Dispose();
         // Summed in place: θ̄ may be an alias of λ_θ (U passes θ through), which no one reads after this step.
         TP.Add(bars[0].Span, thetaHessian.Span, bars[0].Span);

@@ -25,6 +25,9 @@ internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pul
 
     public Scatter<T>? Scatter { get; } = scatter;
 
+    /// <summary>An input of the differentiated function (recorded ops always have at least one input).</summary>
+    public bool IsLeaf => Inputs.Length == 0;
+
     /// <summary>The accumulated cotangent of the tensor this node produced.</summary>
     public Tensor<T>? Cotangent { get; set; }
 

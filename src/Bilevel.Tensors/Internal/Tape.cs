@@ -15,12 +15,18 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     public static Tape<T>? Current => current;
 
-    public static Tape<T> Open()
+    /// <param name="leafValuesWanted">
+    /// False when the caller will read only the tangents of the inputs' cotangents (a Hessian-vector product), so that
+    /// pullbacks writing into an input's cotangent may skip its values.
+    /// </param>
+    public static Tape<T> Open(bool leafValuesWanted = true)
     {
         if (current is not null)
             throw new NotSupportedException("autodiff: reverse mode inside reverse mode is not supported; take second-order products with Jvp over Grad (forward-over-reverse).");
-        return current = new Tape<T>();
+        return current = new Tape<T>(leafValuesWanted);
     }
+
+    private readonly bool leafValuesWanted;
 
     public void Close()
     {
@@ -104,7 +110,11 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>One delegate per tape, not one per pullback.</summary>
     private readonly Func<int, int, CotangentWindow<T>?> destinationOfRunning;
 
-    private Tape() => destinationOfRunning = DestinationOfRunning;
+    private Tape(bool leafValuesWanted)
+    {
+        this.leafValuesWanted = leafValuesWanted;
+        destinationOfRunning = DestinationOfRunning;
+    }
 
     /// <summary>
     /// The window of an owned cotangent buffer that input <paramref name="index"/>'s cotangent is (see
@@ -129,7 +139,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (!root.OwnsCotangent) TakeOwnership(root, target.Shape, tangents);
         CotangentBuffers<T>.EnsureTangent(root.Cotangent!, tangents);
         runningStep.Keep(root.Cotangent!);
-        return new CotangentWindow<T>(root.Cotangent!, offset, input.Length, tangents);
+        return new CotangentWindow<T>(root.Cotangent!, offset, input.Length, tangents, leafValuesWanted || !root.IsLeaf);
     }
 
     /// <summary>
