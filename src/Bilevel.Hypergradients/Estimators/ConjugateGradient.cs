@@ -33,37 +33,31 @@ public sealed class ConjugateGradient : IHypergradientEstimator
         var meter = new CostMeter();
         var setting = new ImplicitSetting<T>(problem, phi, outerStep);
         var damping = T.CreateChecked(Damping);
-        // The iterates q, r, p and the product A p live in vectors owned here and are updated in place, so memory
-        // is these (one more for the normal equations) plus one Hessian-vector product whatever K is.
-        void Damped(Tensor<T> v, Tensor<T> destination)
+        // The iterates q, r and p live in vectors owned here and are updated in place; A p is made in the buffer of
+        // the Hessian-vector product itself, the previous one released first. So memory is these, ∂f/∂θ and one
+        // product whatever K is.
+        Tensor<T> Damped(Tensor<T> v)
         {
             using var scope = TensorScope.Begin();
             var hv = setting.InnerHessianTimes(v);
-            TP.MultiplyAdd(v.Span, damping, hv.Span, destination.Span); // (H + λI) v
+            TP.MultiplyAdd(v.Span, damping, hv.Span, hv.Span); // (H + λI) v
+            return scope.Keep(hv);
         }
-        var g = setting.OuterThetaGradient;
-        using var inner = NormalEquations ? Tensor<T>.Zeros(g.Shape) : null;
-        void Apply(Tensor<T> v, Tensor<T> destination)
+        Tensor<T> Apply(Tensor<T> v)
         {
-            if (inner is null)
-            {
-                Damped(v, destination);
-                return;
-            }
-            Damped(v, inner);
-            Damped(inner, destination);
+            if (!NormalEquations) return Damped(v);
+            using var inner = Damped(v);
+            return Damped(inner);
         }
 
-        using var r = Tensor<T>.Zeros(g.Shape);
-        if (NormalEquations) Damped(g, r);
-        else g.Span.CopyTo(r.Span);
+        var g = setting.OuterThetaGradient;
+        using var r = NormalEquations ? Damped(g) : Tensor<T>.FromSpan(g.Span, g.Shape);
         using var q = Tensor<T>.Zeros(g.Shape);
         using var p = Tensor<T>.FromSpan(r.Span, r.Shape);
-        using var ap = Tensor<T>.Zeros(g.Shape);
         double rr = Dot(r, r);
         for (int k = 0; k < Iterations && rr > 0; k++)
         {
-            Apply(p, ap);
+            using var ap = Apply(p);
             double pap = Dot(p, ap);
             if (!(pap > 0)) break; // the system is not positive definite along p: stop rather than step to a maximum
             var step = T.CreateChecked(rr / pap);
@@ -73,10 +67,13 @@ public sealed class ConjugateGradient : IHypergradientEstimator
             TP.MultiplyAdd(p.Span, T.CreateChecked(next / rr), r.Span, p.Span);
             rr = next;
         }
-        // The residual of (H + λI) q = ∂f/∂θ itself (also after the normal equations), in the buffer of A p.
-        Damped(q, ap);
-        TP.Subtract(ap.Span, g.Span, ap.Span);
-        double relative = Math.Sqrt(Dot(ap, ap) / Math.Max(Dot(g, g), double.Epsilon));
+        // The residual of (H + λI) q = ∂f/∂θ itself (also after the normal equations).
+        double relative;
+        using (var residual = Damped(q))
+        {
+            TP.Subtract(residual.Span, g.Span, residual.Span);
+            relative = Math.Sqrt(Dot(residual, residual) / Math.Max(Dot(g, g), double.Epsilon));
+        }
         var gradient = setting.Hypergradient(q);
         meter.HvpCount = setting.HvpCount;
         meter.InnerPasses = 1;

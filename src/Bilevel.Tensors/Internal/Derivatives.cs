@@ -98,6 +98,15 @@ internal static class Derivatives
     public static CotangentWindow<T>? Destination<T>(int index, int tangents) where T : unmanaged, IFloatingPointIeee754<T>
         => Destinations<T>.Current?.Invoke(index, tangents);
 
+    /// <summary>
+    /// Whether anyone will read the values of the cotangent of input <paramref name="index"/> of the pullback now
+    /// running; false when it is (a window of) an input of a Hessian-vector product, whose caller reads only the
+    /// tangents (<see cref="Autodiff.HessianVectorProducts{T}"/>). The pullback may then hand on a cotangent whose
+    /// values are zero and skip the product that makes them (a weight's or an image's gradient), keeping its tangents.
+    /// </summary>
+    public static bool ValuesWanted<T>(int index) where T : unmanaged, IFloatingPointIeee754<T>
+        => Destinations<T>.ValuesWanted?.Invoke(index) ?? true;
+
     /// <summary>Marks <paramref name="y"/>, just recorded, as a window of its input from element <paramref name="offset"/> on.</summary>
     public static Tensor<T> MarkWindow<T>(Tensor<T> y, int offset) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -130,4 +139,7 @@ internal static class Derivatives
 internal static class Destinations<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     [ThreadStatic] public static Func<int, int, CotangentWindow<T>?>? Current;
+
+    /// <summary>The tape's answer to <see cref="Derivatives.ValuesWanted{T}"/> for the pullback now running on this thread.</summary>
+    [ThreadStatic] public static Func<int, bool>? ValuesWanted;
 }

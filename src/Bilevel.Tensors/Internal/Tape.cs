@@ -84,6 +84,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
                     Tensor<T>?[] inputCotangents;
                     (running, runningStep) = (node, step);
                     Destinations<T>.Current = destinationOfRunning;
+                    Destinations<T>.ValuesWanted = valuesWantedOfRunning;
                     try
                     {
                         using (Derivatives.Needing(node.Inputs, Tracks))
@@ -92,6 +93,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
                     finally
                     {
                         Destinations<T>.Current = null;
+                        Destinations<T>.ValuesWanted = null;
                         (running, runningStep) = (null, null);
                     }
                     for (int j = 0; j < node.Inputs.Length; j++)
@@ -109,12 +111,37 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>One delegate per tape, not one per pullback.</summary>
     private readonly Func<int, int, CotangentWindow<T>?> destinationOfRunning;
+    private readonly Func<int, bool> valuesWantedOfRunning;
 
     private Tape(bool leafValuesWanted)
     {
         this.leafValuesWanted = leafValuesWanted;
         destinationOfRunning = DestinationOfRunning;
+        valuesWantedOfRunning = ValuesWantedOfRunning;
     }
+
+    /// <summary>
+    /// The tensor that input <paramref name="index"/> of the running pullback is a window of (following reshapes and
+    /// leading-axis slices), and the window's offset in it.
+    /// </summary>
+    private (Tensor<T> Root, int Offset) WindowRoot(int index)
+    {
+        var target = running!.Inputs[index];
+        int offset = 0;
+        while (target.Node!.WindowOffset is { } o && Tracks(target.Node.Inputs[0]))
+        {
+            offset += o;
+            target = target.Node.Inputs[0];
+        }
+        return (target, offset);
+    }
+
+    /// <summary>
+    /// False when input <paramref name="index"/> of the running pullback is a window of an input of the differentiated
+    /// function whose cotangent's values the caller will not read (see <see cref="Derivatives.ValuesWanted{T}"/>).
+    /// </summary>
+    private bool ValuesWantedOfRunning(int index)
+        => leafValuesWanted || running is null || !Tracks(running.Inputs[index]) || !WindowRoot(index).Root.Node!.IsLeaf;
 
     /// <summary>
     /// The window of an owned cotangent buffer that input <paramref name="index"/>'s cotangent is (see
@@ -127,13 +154,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (running is null || runningStep is null) return null;
         var input = running.Inputs[index];
         if (!Tracks(input)) return null;
-        var target = input;
-        int offset = 0;
-        while (target.Node!.WindowOffset is { } o && Tracks(target.Node.Inputs[0]))
-        {
-            offset += o;
-            target = target.Node.Inputs[0];
-        }
+        var (target, offset) = WindowRoot(index);
         var root = target.Node!;
         if (tangents > 0 && root.Cotangent?.TangentCount is > 0 and var count && count != tangents) return null;
         if (!root.OwnsCotangent) TakeOwnership(root, target.Shape, tangents);

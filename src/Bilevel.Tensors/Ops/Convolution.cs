@@ -101,21 +101,27 @@ public static partial class Ops
             gy =>
             {
                 var cotangents = new Tensor<T>?[inputs.Length];
-                if (Derivatives.Needs(0)) cotangents[0] = Conv2dInputGradPrimitive(gy, w, x.Shape, stride, padding);
-                if (Derivatives.Needs(1)) cotangents[1] = Conv2dWeightGradPrimitive(x, gy, w.Shape, stride, padding);
+                if (Derivatives.Needs(0)) cotangents[0] = Conv2dInputGradPrimitive(gy, w, x.Shape, stride, padding, Derivatives.ValuesWanted<T>(0));
+                if (Derivatives.Needs(1)) cotangents[1] = Conv2dWeightGradPrimitive(x, gy, w.Shape, stride, padding, Derivatives.ValuesWanted<T>(1));
                 if (bias is not null && Derivatives.Needs(2)) cotangents[2] = Sum(gy, [0, 2, 3]);
                 return cotangents;
             }, op);
     }
 
-    private static Tensor<T> Conv2dInputGradPrimitive<T>(Tensor<T> gy, Tensor<T> w, Shape inputShape, int stride, int padding)
+    /// <param name="values">False to leave the result's values zero and compute only its tangents (see <see cref="Derivatives.ValuesWanted{T}"/>).</param>
+    private static Tensor<T> Conv2dInputGradPrimitive<T>(Tensor<T> gy, Tensor<T> w, Shape inputShape, int stride, int padding, bool values = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         const string op = "conv2d-input-grad";
         var g = Geometry(op, inputShape, "inputShape", w.Shape, "w", stride, padding);
         CheckOutputGradient(op, "g", gy.Shape, g, $"inputShape {inputShape} and w {w.Shape}");
-        var y = Tensor<T>.Uninitialized(inputShape);
-        Conv2dKernels.InputGrad(gy.Buffer, w.Buffer, y.Buffer, g);
+        Tensor<T> y;
+        if (values)
+        {
+            y = Tensor<T>.Uninitialized(inputShape);
+            Conv2dKernels.InputGrad(gy.Buffer, w.Buffer, y.Buffer, g);
+        }
+        else y = Tensor<T>.Zeros(inputShape);
         return Derivatives.Attach(y, [gy, w],
             t =>
             {
@@ -142,14 +148,20 @@ public static partial class Ops
             ], op);
     }
 
-    private static Tensor<T> Conv2dWeightGradPrimitive<T>(Tensor<T> x, Tensor<T> gy, Shape weightShape, int stride, int padding)
+    /// <param name="values">False to leave the result's values zero and compute only its tangents (see <see cref="Derivatives.ValuesWanted{T}"/>).</param>
+    private static Tensor<T> Conv2dWeightGradPrimitive<T>(Tensor<T> x, Tensor<T> gy, Shape weightShape, int stride, int padding, bool values = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         const string op = "conv2d-weight-grad";
         var g = Geometry(op, x.Shape, "x", weightShape, "weightShape", stride, padding);
         CheckOutputGradient(op, "g", gy.Shape, g, $"x {x.Shape} and weightShape {weightShape}");
-        var y = Tensor<T>.Uninitialized(weightShape);
-        Conv2dKernels.WeightGrad(x.Buffer, gy.Buffer, y.Buffer, g);
+        Tensor<T> y;
+        if (values)
+        {
+            y = Tensor<T>.Uninitialized(weightShape);
+            Conv2dKernels.WeightGrad(x.Buffer, gy.Buffer, y.Buffer, g);
+        }
+        else y = Tensor<T>.Zeros(weightShape);
         return Derivatives.Attach(y, [x, gy],
             t =>
             {
