@@ -147,7 +147,7 @@ public sealed class ReverseUnrolling : IHypergradientEstimator
         return (new InnerState<T>(bars[0], bars[1..(1 + slots)]), bars[2 + slots]);
     }
 
-    /// <summary>The non-null tensors of <paramref name="parts"/>, kept by <paramref name="scope"/>.</summary>
+    /// <summary>The tensors of <paramref name="parts"/>, kept by <paramref name="scope"/>.</summary>
     private static Tensor<T>[] Keep<T>(TensorScope scope, Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T>
         => parts.Select(scope.Keep).ToArray();
 

@@ -5,11 +5,9 @@ namespace Bilevel.Tensors.Internal;
 /// <summary>
 /// <paramref name="Length"/> elements from <paramref name="Offset"/> on of a cotangent buffer the tape owns, and the
 /// same window of each of its <paramref name="Tangents"/> stacked tangents (which lie a buffer's length apart, so the
-/// window is no tensor of its own): where a pullback adds an input's cotangent in place. Where
-/// <paramref name="ValuesWanted"/> is false the window belongs to an input whose cotangent's values nobody will read
-/// (only its tangents: a Hessian-vector product), and the pullback may skip computing them.
+/// window is no tensor of its own): where a pullback adds an input's cotangent in place.
 /// </summary>
-internal readonly record struct CotangentWindow<T>(Tensor<T> Buffer, int Offset, int Length, int Tangents, bool ValuesWanted = true) where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly record struct CotangentWindow<T>(Tensor<T> Buffer, int Offset, int Length, int Tangents) where T : unmanaged, IFloatingPointIeee754<T>
 {
     public Span<T> Values => Buffer.Span.Slice(Offset, Length);
 

@@ -160,7 +160,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (!root.OwnsCotangent) TakeOwnership(root, target.Shape, tangents);
         CotangentBuffers<T>.EnsureTangent(root.Cotangent!, tangents);
         runningStep.Keep(root.Cotangent!);
-        return new CotangentWindow<T>(root.Cotangent!, offset, input.Length, tangents, leafValuesWanted || !root.IsLeaf);
+        return new CotangentWindow<T>(root.Cotangent!, offset, input.Length, tangents);
     }
 
     /// <summary>

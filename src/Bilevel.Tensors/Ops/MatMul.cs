@@ -68,7 +68,7 @@ public static partial class Ops
         int tangents = Math.Max(g.TangentCount, a.TangentCount);
         if (a.Rank != 2 || b.Rank != 2 || Derivatives.Destination<T>(1, tangents) is not { } destination)
             return SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape);
-        if (destination.ValuesWanted) AddGradientOfB(g.Span, a.Span, destination.Values, g.Shape, transposeA, transposeB);
+        if (Derivatives.ValuesWanted<T>(1)) AddGradientOfB(g.Span, a.Span, destination.Values, g.Shape, transposeA, transposeB);
         // The product rule, tangent by tangent: (Ġ with A) + (G with Ȧ).
         for (int i = 0; i < tangents; i++)
         {
