@@ -6,8 +6,9 @@ namespace Bilevel.Tensors;
 
 /// <summary>
 /// Cholesky factorisation and solves of dense symmetric positive definite systems in double, row-major, in place:
-/// LAPACK's <c>dpotrf</c> and BLAS's <c>dtrsm</c> from OpenBLAS when it is loaded (with
-/// <see cref="TensorEngine.ThreadCount"/> threads), otherwise a managed implementation. The two paths agree to rounding.
+/// LAPACK's <c>dpotrf</c> and BLAS's <c>dtrsm</c> from OpenBLAS when it is loaded (single-threaded, see
+/// <see cref="OpenBlas"/>; the right-hand sides of a solve are split over <see cref="TensorEngine.ThreadCount"/>
+/// threads), otherwise a managed implementation. The two paths agree to rounding.
 /// </summary>
 /// <remarks>
 /// A row-major lower triangle is LAPACK's column-major upper one (A is symmetric, so it is its own transpose), and
@@ -32,11 +33,8 @@ public static unsafe class Linalg
 
         byte upper = (byte)'U';
         int order = n, info;
-        using (new EngineThreads())
-        {
-            fixed (double* pa = a)
-                Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
-        }
+        fixed (double* pa = a)
+            Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
         if (info < 0) ThrowLapack("dpotrf", info);
         if (info > 0) return false;
         // dpotrf stops only at a pivot ≤ 0; a NaN compares false with everything and would pass, so check the diagonal.
@@ -59,9 +57,7 @@ public static unsafe class Linalg
             return;
         }
         // Column-major, the buffer is Bᵀ [m, n] and L is U = Lᵀ with A = UᵀU: Bᵀ A⁻¹ = (Bᵀ U⁻¹) U⁻ᵀ, two right-side solves.
-        using var threads = new EngineThreads();
-        TriangularSolve(l, n, b, m, 'R', 'N');
-        TriangularSolve(l, n, b, m, 'R', 'T');
+        TriangularSolves(l, n, b, m, 'R');
     }
 
     /// <summary>
@@ -78,43 +74,43 @@ public static unsafe class Linalg
             return;
         }
         // Column-major, the buffer is Bᵀ [n, m], one right-hand side per column: A⁻¹ Bᵀ = U⁻¹ (U⁻ᵀ Bᵀ), as dpotrs does.
-        using var threads = new EngineThreads();
-        TriangularSolve(l, n, b, m, 'L', 'T');
-        TriangularSolve(l, n, b, m, 'L', 'N');
+        TriangularSolves(l, n, b, m, 'L');
     }
 
-    /// <summary>One dtrsm with the column-major upper factor U: op(U) X = B (side L) or X op(U) = B (side R), X over B.</summary>
-    private static void TriangularSolve(ReadOnlySpan<double> l, int n, Span<double> b, int m, char side, char transpose)
-    {
-        byte s = (byte)side, upper = (byte)'U', t = (byte)transpose, nonUnit = (byte)'N';
-        // Side L: B is n×m column-major (leading dimension n); side R: m×n (leading dimension m).
-        int rows = side == 'L' ? n : m, cols = side == 'L' ? m : n, order = n, ldb = rows;
-        double one = 1;
-        fixed (double* pl = l)
-        fixed (double* pb = b)
-            Lapack.Dtrsm(&s, &upper, &t, &nonUnit, &rows, &cols, &one, pl, &order, pb, &ldb, 1, 1, 1, 1);
-    }
+    /// <summary>Right-hand sides per thread below which a solve stays on one thread.</summary>
+    private const int MinRightHandSidesPerThread = 16;
 
     /// <summary>
-    /// Gives OpenBLAS <see cref="TensorEngine.ThreadCount"/> threads for the calls in its scope and then restores the
-    /// count it found: the GEMM dispatcher caches the count it last set, so it must find that count unchanged.
-    /// openblas_set_num_threads reconfigures its pool, so neither call is made when the counts agree.
+    /// Both dtrsm solves with the column-major upper factor U on the m right-hand sides of B, whose blocks of
+    /// right-hand sides go to separate threads (each is solved independently of the others). Side R: B is m×n
+    /// column-major (leading dimension m), a right-hand side per row, solved as X U = B then X Uᵀ = B; side L: B is
+    /// n×m (leading dimension n), one per column, solved as Uᵀ X = B then U X = B.
     /// </summary>
-    private readonly struct EngineThreads : IDisposable
+    private static void TriangularSolves(ReadOnlySpan<double> l, int n, Span<double> b, int m, char side)
     {
-        private readonly int previous, threads;
-
-        public EngineThreads()
+        fixed (double* pl = l)
+        fixed (double* pb = b)
         {
-            previous = OpenBlas.GetNumThreads();
-            threads = TensorEngine.ThreadCount;
-            if (threads != previous) OpenBlas.SetNumThreads(threads);
+            double* factor = pl, rhs = pb;
+            Parallelism.For(m, MinRightHandSidesPerThread, (start, end) =>
+            {
+                // A block of rows of a column-major matrix starts at its first row; a block of columns at its first column.
+                double* block = side == 'R' ? rhs + start : rhs + (long)start * n;
+                int count = end - start, ldb = side == 'R' ? m : n;
+                TriangularSolve(factor, n, block, count, ldb, side, side == 'R' ? 'N' : 'T');
+                TriangularSolve(factor, n, block, count, ldb, side, side == 'R' ? 'T' : 'N');
+            });
         }
+    }
 
-        public void Dispose()
-        {
-            if (threads != previous) OpenBlas.SetNumThreads(previous);
-        }
+    /// <summary>One dtrsm with U: op(U) X = B (side L) or X op(U) = B (side R) on <paramref name="count"/> right-hand sides, X over B.</summary>
+    private static void TriangularSolve(double* u, int n, double* b, int count, int ldb, char side, char transpose)
+    {
+        byte s = (byte)side, upper = (byte)'U', t = (byte)transpose, nonUnit = (byte)'N';
+        // Side L: the block is n×count; side R: count×n (its rows are right-hand sides).
+        int rows = side == 'L' ? n : count, cols = side == 'L' ? count : n, order = n;
+        double one = 1;
+        Lapack.Dtrsm(&s, &upper, &t, &nonUnit, &rows, &cols, &one, u, &order, b, &ldb, 1, 1, 1, 1);
     }
 
     private static void CheckSquare(int length, int n, string name)

@@ -177,7 +177,8 @@ public class GemmTests
     }
 
     /// <summary>
-    /// 48 shapes in which every size appears as m, as n and as k, plus a few with k above the float KC block,
+    /// 48 shapes in which every size appears as m, as n and as k, plus a few with k above the float KC block and two
+    /// large enough for the dispatcher to split over threads (by rows of C, then by columns, in uneven parts),
     /// cycling through strides and (alpha, beta) pairs.
     /// </summary>
     private static IEnumerable<(int M, int N, int K)> Shapes()
@@ -192,6 +193,8 @@ public class GemmTests
         yield return (17, 40, 1000);
         yield return (70, 33, 777);
         yield return (130, 10, 450);
+        yield return (197, 70, 300);
+        yield return (70, 197, 300);
     }
 
     private static readonly (double Alpha, double Beta)[] Scalars = [(1, 0), (-0.5, 1), (1.5, -2), (0.75, 0)];

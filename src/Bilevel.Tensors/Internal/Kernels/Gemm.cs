@@ -13,9 +13,6 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// </summary>
 internal static unsafe class Gemm
 {
-    /// <summary>The thread count OpenBLAS was last given; 0 until the first native call.</summary>
-    private static int nativeThreads;
-
     /// <summary>True when large products go to OpenBLAS.</summary>
     public static bool UsesNativeBlas => OpenBlas.IsAvailable;
 
@@ -39,34 +36,74 @@ internal static unsafe class Gemm
             ManagedGemm.Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
+    /// <summary>
+    /// Below this many multiply-adds a product runs on one thread: OpenBLAS 0.3.21's own threshold (64³), under which
+    /// handing half of it to a second thread costs more than it saves.
+    /// </summary>
+    private const long ParallelWork = 64L * 64 * 64;
+
+    /// <summary>A part of a split product has at least this many rows or columns: a multiple of the sgemm/dgemm micro-kernels' tiles.</summary>
+    private const int MinPart = 32;
+
+    /// <summary>
+    /// A large product is split into blocks of rows or columns of C over <see cref="Parallelism"/>, each block one
+    /// single-threaded OpenBLAS call (why OpenBLAS runs no threads of its own: <see cref="OpenBlas"/>).
+    /// </summary>
     private static void MultiplyNative<T>(
         bool transposeA, bool transposeB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // openblas_set_num_threads reconfigures its pool, so only call it when the setting actually changed.
         int threads = TensorEngine.ThreadCount;
-        if (threads != nativeThreads)
+        bool splitRows = m >= n;
+        int extent = splitRows ? m : n;
+        if (threads <= 1 || (long)m * n * k < ParallelWork || extent < 2 * MinPart)
         {
-            OpenBlas.SetNumThreads(threads);
-            nativeThreads = threads;
+            fixed (T* pa = a)
+            fixed (T* pb = b)
+            fixed (T* pc = c)
+                NativeProduct(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            return;
         }
 
-        int ta = transposeA ? OpenBlas.Trans : OpenBlas.NoTrans, tb = transposeB ? OpenBlas.Trans : OpenBlas.NoTrans;
         fixed (T* pa = a)
         fixed (T* pb = b)
         fixed (T* pc = c)
         {
-            if (typeof(T) == typeof(float))
+            T* ap = pa, bp = pb, cp = pc;
+            Parallelism.For(extent, MinPart, (start, end) =>
             {
-                OpenBlas.Sgemm(OpenBlas.RowMajor, ta, tb, m, n, k,
-                    float.CreateTruncating(alpha), (float*)pa, lda, (float*)pb, ldb, float.CreateTruncating(beta), (float*)pc, ldc);
-            }
-            else
-            {
-                OpenBlas.Dgemm(OpenBlas.RowMajor, ta, tb, m, n, k,
-                    double.CreateTruncating(alpha), (double*)pa, lda, (double*)pb, ldb, double.CreateTruncating(beta), (double*)pc, ldc);
-            }
+                // Rows of C are rows of op(A); columns of C are columns of op(B). Row-major: a row of X starts at
+                // i·ldx, a column at i; op(X) = Xᵀ swaps the two.
+                if (splitRows)
+                {
+                    var aPart = ap + (transposeA ? start : (long)start * lda);
+                    NativeProduct(transposeA, transposeB, end - start, n, k, alpha, aPart, lda, bp, ldb, beta, cp + (long)start * ldc, ldc);
+                }
+                else
+                {
+                    var bPart = bp + (transposeB ? (long)start * ldb : start);
+                    NativeProduct(transposeA, transposeB, m, end - start, k, alpha, ap, lda, bPart, ldb, beta, cp + start, ldc);
+                }
+            });
+        }
+    }
+
+    private static void NativeProduct<T>(
+        bool transposeA, bool transposeB, int m, int n, int k,
+        T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int ta = transposeA ? OpenBlas.Trans : OpenBlas.NoTrans, tb = transposeB ? OpenBlas.Trans : OpenBlas.NoTrans;
+        if (typeof(T) == typeof(float))
+        {
+            OpenBlas.Sgemm(OpenBlas.RowMajor, ta, tb, m, n, k,
+                float.CreateTruncating(alpha), (float*)a, lda, (float*)b, ldb, float.CreateTruncating(beta), (float*)c, ldc);
+        }
+        else
+        {
+            OpenBlas.Dgemm(OpenBlas.RowMajor, ta, tb, m, n, k,
+                double.CreateTruncating(alpha), (double*)a, lda, (double*)b, ldb, double.CreateTruncating(beta), (double*)c, ldc);
         }
     }
 }

@@ -7,6 +7,13 @@ namespace Bilevel.Tensors.Internal.Native;
 /// OpenBLAS entry points. The library is looked up on first use, never at assembly load, so a machine without it
 /// (or a run with <c>BILEVEL_BLAS=managed</c>) sees <see cref="IsAvailable"/> false and falls back to managed kernels.
 /// </summary>
+/// <remarks>
+/// OpenBLAS is told to run every call on its caller's thread, once, when it is loaded; callers split large work over
+/// <see cref="Kernels.Parallelism"/> instead. OpenBLAS's own threads wait for work spinning on sched_yield, and our
+/// kernels keep the cores busy between its calls, so that spinning competed with them: the condensation ConvNet's
+/// 2-thread estimates took 2.0–3.0 CPU-seconds for work that takes 1.2 on one thread (1.6 with one pool of threads).
+/// Switching the count per call instead leaves its threads spinning after each call.
+/// </remarks>
 internal static unsafe partial class OpenBlas
 {
     // A logical name: the resolver below maps it to whichever file the platform ships, so the
@@ -39,12 +46,6 @@ internal static unsafe partial class OpenBlas
         int order, int transA, int transB, int m, int n, int k,
         double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
 
-    [LibraryImport(Library, EntryPoint = "openblas_set_num_threads")]
-    public static partial void SetNumThreads(int threads);
-
-    [LibraryImport(Library, EntryPoint = "openblas_get_num_threads")]
-    public static partial int GetNumThreads();
-
     /// <summary>Whether the loaded library exports <paramref name="symbol"/> (false when none is loaded).</summary>
     public static bool Exports(string symbol) => Handle != 0 && NativeLibrary.TryGetExport(Handle, symbol, out _);
 
@@ -59,8 +60,9 @@ internal static unsafe partial class OpenBlas
                 continue;
             if (NativeLibrary.TryGetExport(handle, "cblas_sgemm", out _)
                 && NativeLibrary.TryGetExport(handle, "cblas_dgemm", out _)
-                && NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out _))
+                && NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var setNumThreads))
             {
+                ((delegate* unmanaged<int, void>)setNumThreads)(1);
                 // One resolver per assembly is allowed; native interop lives in this folder, so a second
                 // library belongs in this resolver rather than in a competing registration.
                 NativeLibrary.SetDllImportResolver(typeof(OpenBlas).Assembly, Resolve);
