@@ -92,13 +92,15 @@ public static unsafe class Linalg
         fixed (double* pb = b)
         {
             double* factor = pl, rhs = pb;
+            bool rowsAreRightHandSides = side == 'R';
+            int ldb = rowsAreRightHandSides ? m : n;
+            char first = rowsAreRightHandSides ? 'N' : 'T', second = rowsAreRightHandSides ? 'T' : 'N';
             Parallelism.For(m, MinRightHandSidesPerThread, (start, end) =>
             {
                 // A block of rows of a column-major matrix starts at its first row; a block of columns at its first column.
-                double* block = side == 'R' ? rhs + start : rhs + (long)start * n;
-                int count = end - start, ldb = side == 'R' ? m : n;
-                TriangularSolve(factor, n, block, count, ldb, side, side == 'R' ? 'N' : 'T');
-                TriangularSolve(factor, n, block, count, ldb, side, side == 'R' ? 'T' : 'N');
+                double* block = rowsAreRightHandSides ? rhs + start : rhs + (long)start * n;
+                TriangularSolve(factor, n, block, end - start, ldb, side, first);
+                TriangularSolve(factor, n, block, end - start, ldb, side, second);
             });
         }
     }

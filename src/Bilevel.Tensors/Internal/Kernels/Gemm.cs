@@ -54,22 +54,18 @@ internal static unsafe class Gemm
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int threads = TensorEngine.ThreadCount;
         bool splitRows = m >= n;
         int extent = splitRows ? m : n;
-        if (threads <= 1 || (long)m * n * k < ParallelWork || extent < 2 * MinPart)
-        {
-            fixed (T* pa = a)
-            fixed (T* pb = b)
-            fixed (T* pc = c)
-                NativeProduct(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-            return;
-        }
-
+        bool oneThread = TensorEngine.ThreadCount <= 1 || (long)m * n * k < ParallelWork || extent < 2 * MinPart;
         fixed (T* pa = a)
         fixed (T* pb = b)
         fixed (T* pc = c)
         {
+            if (oneThread)
+            {
+                NativeProduct(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                return;
+            }
             T* ap = pa, bp = pb, cp = pc;
             Parallelism.For(extent, MinPart, (start, end) =>
             {
