@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Bilevel.Tensors;
 using Bilevel.Tensors.Internal.Kernels;
+using Bilevel.Tensors.Internal.Native;
 
 namespace Bilevel.Benchmarks;
 
@@ -55,7 +56,7 @@ public static class GemmBenchmark
             var torch = RunTorch(threads, rows.Select(r => (r.M, r.N, r.K, r.Reps)).ToList(), out string? torchError);
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"GEMM float32, {threads} thread(s); ours = {(Gemm.UsesNativeBlas ? "OpenBLAS" : "managed")} via Gemm.Multiply, managed = {ManagedGemm.DefaultKernel} microkernel; GFLOP/s from median times"));
+                $"GEMM float32, {threads} thread(s); ours = {(Gemm.UsesNativeBlas ? $"OpenBLAS ({OpenBlas.CoreName} kernels, both sides)" : "managed")} via Gemm.Multiply, managed = {ManagedGemm.DefaultKernel} microkernel; GFLOP/s from median times"));
             output.WriteLine($"{"shape",-20} | {"ours",8} | {"torch",8} | {"ours/torch",10} | {"managed",8}");
             output.WriteLine(new string('-', 20) + "-+-" + new string('-', 8) + "-+-" + new string('-', 8) + "-+-" + new string('-', 10) + "-+-" + new string('-', 8));
             foreach (var row in rows)
@@ -129,6 +130,7 @@ public static class GemmBenchmark
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
+            TorchPeer.Configure(start);
             foreach (var argument in new[] { script, "--threads", Invariant(threads), "--reps", Invariant(reps), $"{m}x{n}x{k}" })
                 start.ArgumentList.Add(argument);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Bilevel.Tensors.Internal.Native;
 
 namespace Bilevel.Benchmarks;
 
@@ -31,7 +32,7 @@ internal static class TorchPeer
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        Configure(psi);
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {python}.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -52,6 +53,18 @@ internal static class TorchPeer
             .LastOrDefault() ?? throw new InvalidOperationException($"{script} {args} printed nothing on stdout.{Environment.NewLine}{err}");
         using var doc = JsonDocument.Parse(line);
         return doc.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// The environment every PyTorch peer starts with: no bytecode files in the repository, and the OpenBLAS kernel
+    /// family our engine started OpenBLAS with (<see cref="OpenBlas.CoreTypeGiven"/>), so that both sides of a comparison multiply with
+    /// the same kernels. The child would not inherit it: our choice is in the native environment only.
+    /// </summary>
+    public static void Configure(ProcessStartInfo start)
+    {
+        start.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        if (OpenBlas.CoreTypeGiven is { } coreType)
+            start.Environment[OpenBlasCoreType.Variable] = coreType;
     }
 
     private static string FindRepoRoot()

@@ -90,6 +90,21 @@ class PeakRss:
         return max(0, peak - self._base_kb) / 1024.0
 
 
+def blas_core() -> str:
+    """The kernel family of the OpenBLAS torch loaded (openblas_get_corename), or "" when there is none: the C#
+    side passes its OPENBLAS_CORETYPE so both sides multiply with the same kernels, and reports this to show it."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "libopenblas" in line}
+    for path in sorted(paths):
+        try:
+            corename = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return ""
+
+
 def set_malloc(cache: bool) -> bool:
     """glibc tuning through mallopt; True if it took.
 

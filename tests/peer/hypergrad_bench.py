@@ -182,7 +182,8 @@ def main(argv=None) -> int:
         print(json.dumps({"error": str(e)}), flush=True)
         return 2
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "fg2u_mode": args.fg2u_mode, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}),
+                      "fg2u_mode": args.fg2u_mode, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+                      "blas_core": bench_models.blas_core()}),
           flush=True)
     serve(make_calls(args, problem, phi), lambda: make_calls(args, *in_float64(problem, phi)))
     return 0

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bilevel.Tensors.Internal.Native;
 
 namespace Bilevel.Benchmarks.Estimators;
 
@@ -21,7 +22,7 @@ internal static class Comparison
             workload.WriteFiles(dir);
             using var torch = WorkerProcess.StartTorch(string.Create(CultureInfo.InvariantCulture, $"--dir \"{dir}\" --threads {threads} {workload.TorchArguments}"), out string? startError);
             if (torch is null) notes.Add($"{workload.Name}: PyTorch peer unavailable: {startError}");
-            else notes.Add($"{workload.Name}: PyTorch {torch.Ready.GetProperty("torch").GetString()} with OMP_WAIT_POLICY={(torch.Ready.GetProperty("omp_wait_policy").GetString() is { Length: > 0 } policy ? policy : "(default)")}; (FG)²U by functorch.jvp {(torch.Ready.GetProperty("fg2u_mode").GetString() == "vmap" ? "vmapped over the directions" : "in a loop over the directions")}");
+            else notes.Add($"{workload.Name}: PyTorch {torch.Ready.GetProperty("torch").GetString()} with OMP_WAIT_POLICY={(torch.Ready.GetProperty("omp_wait_policy").GetString() is { Length: > 0 } policy ? policy : "(default)")}, OpenBLAS {torch.Ready.GetProperty("blas_core").GetString()} kernels (ours: {OpenBlas.CoreName ?? "managed GEMM"}); (FG)²U by functorch.jvp {(torch.Ready.GetProperty("fg2u_mode").GetString() == "vmap" ? "vmapped over the directions" : "in a loop over the directions")}");
 
             foreach (var estimator in Variant.Estimators.Where(e => BenchmarkEnvironment.EstimatorSelected(e.Key)))
             {

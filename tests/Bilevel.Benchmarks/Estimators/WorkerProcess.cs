@@ -41,7 +41,7 @@ internal sealed class WorkerProcess : IDisposable
             return null;
         }
         var start = new ProcessStartInfo(python, $"\"{script}\" {arguments}");
-        start.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        TorchPeer.Configure(start);
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"))) start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         return Start(start, "hypergrad_bench.py", out error);
     }

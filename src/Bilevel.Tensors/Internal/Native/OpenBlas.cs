@@ -46,6 +46,15 @@ internal static unsafe partial class OpenBlas
         int order, int transA, int transB, int m, int n, int k,
         double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
 
+    /// <summary>The kernel family OpenBLAS runs (<c>openblas_get_corename</c>), or null when none is loaded.</summary>
+    public static string? CoreName =>
+        Handle != 0 && NativeLibrary.TryGetExport(Handle, "openblas_get_corename", out var corename)
+            ? Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)corename)())
+            : null;
+
+    /// <summary>The <c>OPENBLAS_CORETYPE</c> the loaded library was started with (the user's or <see cref="OpenBlasCoreType"/>'s), or null.</summary>
+    public static string? CoreTypeGiven => Handle != 0 ? OpenBlasCoreType.InEffect : null;
+
     /// <summary>Whether the loaded library exports <paramref name="symbol"/> (false when none is loaded).</summary>
     public static bool Exports(string symbol) => Handle != 0 && NativeLibrary.TryGetExport(Handle, symbol, out _);
 
@@ -54,6 +63,7 @@ internal static unsafe partial class OpenBlas
         if (string.Equals(Environment.GetEnvironmentVariable("BILEVEL_BLAS"), "managed", StringComparison.OrdinalIgnoreCase))
             return 0;
 
+        OpenBlasCoreType.ChooseBeforeLoad();
         foreach (var name in Candidates)
         {
             if (!NativeLibrary.TryLoad(name, out var handle))
