@@ -57,6 +57,8 @@ public class ConvolutionTests
     [InlineData(1, 14, 13, 0)]
     [InlineData(1, 12, 12, 2)]
     [InlineData(1, 11, 12, 3)]   // padding 3: the transposed convolution starts inside its input (padding 2 − 3 = −1)
+    [InlineData(1, 4, 40, -1)]   // 20 tiles a row, 2 rows
+    [InlineData(1, 80, 3, -1)]   // 2 tiles a row, 40 rows
     public void WinogradMatchesNaiveLoops(int n, int h, int w, int padding)
     {
         using var scope = TensorScope.Begin();
