@@ -13,9 +13,7 @@ public static class OuterGradient
     public static (double Loss, Tensor<T> Theta, Tensor<T> Phi) Of<T>(IBilevelProblem<T> problem, Tensor<T> theta, Tensor<T> phi, long outerStep)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(problem);
-        int parts = problem.OuterParts;
-        if (parts < 1) throw new ArgumentException($"outer objective: {parts} parts; a problem has at least 1.", nameof(problem));
+        int parts = PartsOf(problem);
         double loss = 0;
         Tensor<T>? thetaSum = null, phiSum = null;
         for (int part = 0; part < parts; part++)
@@ -30,5 +28,13 @@ public static class OuterGradient
             previousPhi?.Dispose();
         }
         return (loss, thetaSum!, phiSum!);
+    }
+
+    /// <summary>The problem's <see cref="IBilevelProblem{T}.OuterParts"/>, checked to be at least 1.</summary>
+    internal static int PartsOf<T>(IBilevelProblem<T> problem) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        int parts = problem.OuterParts;
+        return parts >= 1 ? parts : throw new ArgumentException($"outer objective: {parts} parts; a problem has at least 1.", nameof(problem));
     }
 }
