@@ -18,16 +18,16 @@ namespace Bilevel.Benchmarks.Estimators;
 /// tensor pool keeps exact-length buffers up to a cap, so buffers that one estimator left behind would make the next
 /// one allocate afresh. The calls of the two sides are interleaved one by one, so that load bursts on a noisy machine
 /// hit both alike (<see cref="Comparison"/>).</para>
-/// <para>Time: median of several calls per side after a warm-up of ≥ 30 calls or ≥ 1 s, and ≥ 2 calls (.NET's tiered
+/// <para>Time: median of several calls per side after a warm-up of ≥ 30 calls or ≥ 5 s, and ≥ 2 calls (.NET's tiered
 /// JIT reaches its optimised code; our worker also runs the estimator once on a tiny instance of the task first;
 /// <see cref="TimingPolicy"/>). PyTorch is timed with glibc keeping freed memory for reuse (bench_models.py's
 /// default) and, unless the caller set it, OMP_WAIT_POLICY=PASSIVE: with spinning OpenMP threads it was up to 20×
 /// slower on this loaded machine.</para>
-/// <para>Memory: peak RSS growth over one warm call (VmHWM after /proc/self/clear_refs; <see cref="PeakRss"/>), each
-/// side's allocator having given its idle memory back first: PyTorch's second call with glibc trimmed and returning
-/// large blocks on free, ours' second call in the fresh worker after <see cref="TensorMemory.ReleaseIdle"/> and a
-/// full GC (<see cref="OurWorker"/>); plus ours' <see cref="Hypergradients.CostReport.PeakBytes"/> (tensor
-/// high-water mark over the call).</para>
+/// <para>Memory: peak RSS growth over one call after each side's warm-up (VmHWM after /proc/self/clear_refs;
+/// <see cref="PeakRss"/>), each side's allocator having given its idle memory back first: PyTorch's with glibc
+/// trimmed and returning large blocks on free, ours after <see cref="TensorMemory.ReleaseIdle"/> and a full GC
+/// (<see cref="OurWorker"/>); plus ours' <see cref="Hypergradients.CostReport.PeakBytes"/> (tensor high-water mark
+/// over the call).</para>
 /// <para>Every estimator object is created anew for each call, so KFAC recomputes its factors every time, as the
 /// PyTorch side does. The hypergradients of the deterministic estimators are compared with PyTorch's computed in
 /// float64 on the same inputs (relative error), which checks that both sides run the same workload; PyTorch's own

@@ -24,7 +24,6 @@ internal static class Fg2uScaling
                 }
                 workers.Add(worker);
                 var side = new Side(worker, "");
-                side.Warm("mem");
                 side.WarmUp();
                 sides.Add((variant.Label, side));
             }

@@ -7,7 +7,7 @@ namespace Bilevel.Benchmarks.Estimators;
 
 /// <summary>
 /// Our side of one variant, in a process of its own (this program with <c>BILEVEL_ESTIMATOR_BENCH_WORKER</c> =
-/// "task|variant"), answering the commands of hypergrad_bench.py: "mem" (a warm call on the task, with its RSS
+/// "task|variant"), answering the commands of hypergrad_bench.py: "mem" (a call on the task, with its RSS
 /// growth), "time", "grad PATH", "quit"; one JSON line each, {"error": …} for a command that failed.
 /// </summary>
 internal static class OurWorker
@@ -74,15 +74,14 @@ internal static class OurWorker
 
     /// <summary>
     /// One call with the growth of the process's peak RSS over the RSS just before it, measured as PyTorch's side is:
-    /// on a warm call (PyTorch's "grad" call precedes its "mem"), so that one-time costs — JIT tiers, the pages of
-    /// OpenBLAS's per-thread packing buffers (5 MiB on the first hypercleaning GEMMs), the garbage-collected heap's
-    /// first growth — are not counted as the estimator's memory; and with the allocator's idle memory given back
-    /// first (PyTorch: malloc_trim, large blocks unmapped on free; ours: <see cref="TensorMemory.ReleaseIdle"/>), so
-    /// that every buffer the call needs is faulted in afresh and counted.
+    /// the benchmark asks after the warm-up, so that one-time costs — JIT tiers, the pages of OpenBLAS's per-thread
+    /// packing buffers (5 MiB on the first hypercleaning GEMMs), the garbage-collected heap's first growth — are not
+    /// counted as the estimator's memory; and with the allocator's idle memory given back first (PyTorch:
+    /// malloc_trim, large blocks unmapped on free; ours: <see cref="TensorMemory.ReleaseIdle"/>), so that every
+    /// buffer the call needs is faulted in afresh and counted.
     /// </summary>
     private static string Memory(Workload workload, Variant variant)
     {
-        CallOurs(workload, variant.Create);
         var (call, mib) = PeakRss.Measure(() => CallOurs(workload, variant.Create), prepare: () => TensorMemory.ReleaseIdle());
         return Reply(call, mib);
     }
