@@ -106,9 +106,9 @@ internal static class ConvWinograd
                     }
                 });
                 T beta = n0 == 0 ? T.Zero : T.One;
-                for (int xi = 0; xi < 16; xi++)
+                ForEachPosition(xi =>
                     Gemm.Multiply(false, true, cout, cin, tiles, T.One, mbar.AsSpan(xi * cout * tiles, cout * tiles), tiles,
-                        v.AsSpan(xi * cin * tiles, cin * tiles), tiles, beta, ubar.AsSpan(xi * cout * cin, cout * cin), cin);
+                        v.AsSpan(xi * cin * tiles, cin * tiles), tiles, beta, ubar.AsSpan(xi * cout * cin, cout * cin), cin));
             }
             if (g.N == 0) ubar.AsSpan(0, 16 * cout * cin).Clear();
             TransformWeightsAdjoint(ubar, gw, cout, cin);
@@ -120,6 +120,18 @@ internal static class ConvWinograd
             BufferPool<T>.Return(ubar);
         }
     }
+
+    /// <summary>
+    /// Runs the 16 products of a group, one per transform position ξ, spread whole over the threads, each on one
+    /// thread: a group then pays one fork-join instead of sixteen, and products too small to split (the weight
+    /// gradient's 32×32×539 of the 32-wide ConvNet) no longer run on the calling thread alone.
+    /// </summary>
+    private static void ForEachPosition(Action<int> product) =>
+        Parallelism.For(16, 1, (from, to) =>
+        {
+            using var oneThread = TensorEngine.LimitThreads(1);
+            for (int xi = from; xi < to; xi++) product(xi);
+        });
 
     /// <summary>
     /// y [N, cout, hout, wout] = the correlation of input [N, cin, hin, win] (zero outside) with the kernel whose
@@ -148,9 +160,9 @@ internal static class ConvWinograd
                     }
                     BufferPool<T>.Return(scratch);
                 });
-                for (int xi = 0; xi < 16; xi++)
+                ForEachPosition(xi =>
                     Gemm.Multiply(false, false, cout, tiles, cin, T.One, u.AsSpan(xi * cout * cin, cout * cin), cin,
-                        v.AsSpan(xi * cin * tiles, cin * tiles), tiles, T.Zero, m.AsSpan(xi * cout * tiles, cout * tiles), tiles);
+                        v.AsSpan(xi * cin * tiles, cin * tiles), tiles, T.Zero, m.AsSpan(xi * cout * tiles, cout * tiles), tiles));
                 Parallelism.For(nb * cout, MinChunk(16 * perImage), (from, to) =>
                 {
                     for (int item = from; item < to; item++)

@@ -118,7 +118,7 @@ internal static unsafe class ManagedGemm
         where T : unmanaged, IFloatingPointIeee754<T>
         where TKernel : struct, IManagedGemmKernel<T>
     {
-        Parallel.For(0, partition.Count, index =>
+        KernelThreads.Run(partition.Count, index =>
         {
             var (row0, row1, col0, col1) = partition.Block(index, job.M, job.N);
             if (row0 < row1 && col0 < col1)

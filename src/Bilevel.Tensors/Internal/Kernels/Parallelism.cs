@@ -15,7 +15,7 @@ internal static class Parallelism
             body(0, count);
             return;
         }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+        KernelThreads.Run(chunks, c =>
         {
             long start = (long)count * c / chunks;
             long end = (long)count * (c + 1) / chunks;
