@@ -132,6 +132,27 @@ public class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]   // seven images in ranges of 2, 2 and 3: the weight gradient adds three partial sums
+    [InlineData(5)]
+    public void SmallProductsSpreadOverImageRangesStayExact(int threads)
+    {
+        // A one-channel 28×28 layer: each image's 4×784×9 product is too small to split, so images go in ranges.
+        using var scope = TensorScope.Begin();
+        using var limit = TensorEngine.LimitThreads(threads);
+        var rng = new Random(5);
+        var x = Random(rng, 7, 1, 28, 28);
+        var w = Random(rng, 4, 1, 3, 3);
+        var bias = Random(rng, 4);
+        var g = Random(rng, 7, 4, 28, 28);
+        AssertClose(ConvReference.Forward(x, w, bias, 1, -1), Ops.Conv2d(x, w, bias), 1e-12);
+        var (ex, ew) = ConvReference.Adjoints(x, w, g, 1, -1);
+        AssertClose(ex, Ops.Conv2dInputGrad(g, w, x.Shape), 1e-12);
+        AssertClose(ew, Ops.Conv2dWeightGrad(x, g, w.Shape), 1e-12);
+    }
+
+    [Theory]
     [InlineData(3, 2, 24, 2)]   // a 24×24 output fills a GEMM alone: three images, three GEMMs
     [InlineData(11, 3, 8, 2)]   // 8×8 outputs go 8 images to a GEMM: a full group and a partial one
     public void ImageGroupsAreExactAndRepeatBitForBit(int n, int c, int size, int o)

@@ -6,7 +6,8 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// Convolution by im2col and GEMM (3×3 stride-1 kernels between enough channels go to <see cref="ConvWinograd"/>). Images go in groups, one GEMM per group: the column matrices of a group's images
 /// sit side by side in one [C·kh·kw, images·Ho·Wo] matrix, so that a small output (7×7 pixels) still makes a GEMM
 /// wide enough to run at full speed. The columns are built in parallel (one task per image and channel, fixed
-/// partition) and the GEMM runs on all threads; every element is summed in an order fixed by the shapes and the
+/// partition) and the GEMM runs on all threads, or, when it is too small to split, contiguous ranges of images run
+/// side by side, one per thread; every element is summed in an order fixed by the shapes and the
 /// thread count, so results repeat bit for bit. Buffers come from the pool and go back to it.
 /// </summary>
 internal static class Conv2dKernels
@@ -37,14 +38,21 @@ internal static class Conv2dKernels
             ConvWinograd.Forward(x, w, bias, y, g);
             return;
         }
-        int group = GroupSize(g);
+        OverImages(g, ImageRanges(g, o, k, widthIsDepth: false), (_, first, end) => ForwardImages(x, w, bias, y, g, first, end));
+    }
+
+    private static void ForwardImages<T>(NativeBuffer<T> x, NativeBuffer<T> w, NativeBuffer<T>? bias, NativeBuffer<T> y, ConvGeometry g, int first, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = g.K, p = g.P, o = g.O;
+        int group = GroupSize(g, end - first);
         var col = BufferPool<T>.Rent(group == 1 && g.IsPointwise ? 0 : group * k * p);
         var product = BufferPool<T>.Rent(group == 1 ? 0 : o * group * p);
         try
         {
-            for (int n0 = 0; n0 < g.N; n0 += group)
+            for (int n0 = first; n0 < end; n0 += group)
             {
-                int nb = Math.Min(group, g.N - n0), width = nb * p;
+                int nb = Math.Min(group, end - n0), width = nb * p;
                 var columns = Columns(x, col, n0, nb, g);
                 if (nb == 1)
                 {
@@ -83,15 +91,22 @@ internal static class Conv2dKernels
             ConvWinograd.InputGrad(gy, w, gx, g);
             return;
         }
-        int group = GroupSize(g);
+        OverImages(g, ImageRanges(g, k, o, widthIsDepth: false), (_, first, end) => InputGradImages(gy, w, gx, g, first, end));
+    }
+
+    private static void InputGradImages<T>(NativeBuffer<T> gy, NativeBuffer<T> w, NativeBuffer<T> gx, ConvGeometry g, int first, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = g.K, p = g.P, o = g.O;
+        int group = GroupSize(g, end - first);
         var col = BufferPool<T>.Rent(group == 1 && g.IsPointwise ? 0 : group * k * p);
         var gathered = BufferPool<T>.Rent(group == 1 ? 0 : o * group * p);
         try
         {
             int taps = g.Kh * g.Kw, plane = g.H * g.W;
-            for (int n0 = 0; n0 < g.N; n0 += group)
+            for (int n0 = first; n0 < end; n0 += group)
             {
-                int nb = Math.Min(group, g.N - n0), width = nb * p;
+                int nb = Math.Min(group, end - n0), width = nb * p;
                 var rows = OutputRows(gy, gathered, n0, nb, g);
                 if (nb == 1 && g.IsPointwise)
                 {
@@ -135,17 +150,38 @@ internal static class Conv2dKernels
             ConvWinograd.WeightGrad(x, gy, gw, g);
             return;
         }
-        int group = GroupSize(g);
+        // Each range of images sums into its own [O, K] block (the first into gw itself); the blocks are then added
+        // in range order, so the sum is fixed by the shapes and the thread count.
+        int ranges = ImageRanges(g, o, k, widthIsDepth: true);
+        var partials = new NativeBuffer<T>[ranges];
+        try
+        {
+            for (int r = 1; r < ranges; r++) partials[r] = BufferPool<T>.Rent(o * k);
+            OverImages(g, ranges, (range, first, end) => WeightGradImages(x, gy, range == 0 ? gw : partials[range], g, first, end));
+            for (int r = 1; r < ranges; r++)
+                System.Numerics.Tensors.TensorPrimitives.Add(gw.AsSpan(0, o * k), partials[r].AsSpan(0, o * k), gw.AsSpan(0, o * k));
+        }
+        finally
+        {
+            for (int r = 1; r < ranges; r++) BufferPool<T>.Return(partials[r]);
+        }
+    }
+
+    private static void WeightGradImages<T>(NativeBuffer<T> x, NativeBuffer<T> gy, NativeBuffer<T> gw, ConvGeometry g, int first, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = g.K, p = g.P, o = g.O;
+        int group = GroupSize(g, end - first);
         var col = BufferPool<T>.Rent(group == 1 && g.IsPointwise ? 0 : group * k * p);
         var gathered = BufferPool<T>.Rent(group == 1 ? 0 : o * group * p);
         try
         {
-            for (int n0 = 0; n0 < g.N; n0 += group)
+            for (int n0 = first; n0 < end; n0 += group)
             {
-                int nb = Math.Min(group, g.N - n0), width = nb * p;
+                int nb = Math.Min(group, end - n0), width = nb * p;
                 var columns = Columns(x, col, n0, nb, g);
                 var rows = OutputRows(gy, gathered, n0, nb, g);
-                Gemm.Multiply(false, true, o, k, width, T.One, rows, width, columns, width, n0 == 0 ? T.Zero : T.One, gw.AsSpan(0, o * k), k);
+                Gemm.Multiply(false, true, o, k, width, T.One, rows, width, columns, width, n0 == first ? T.Zero : T.One, gw.AsSpan(0, o * k), k);
             }
         }
         finally
@@ -213,13 +249,42 @@ internal static class Conv2dKernels
         });
     }
 
-    /// <summary>Images per GEMM: enough for <see cref="MinGemmColumns"/> columns, within the column budget.</summary>
-    private static int GroupSize(in ConvGeometry g)
+    /// <summary>Images per GEMM among <paramref name="images"/>: enough for <see cref="MinGemmColumns"/> columns, within the column budget.</summary>
+    private static int GroupSize(in ConvGeometry g, int images)
     {
         int p = Math.Max(1, g.P);
         int wide = (MinGemmColumns + p - 1) / p;
         int budget = Math.Max(1, ColumnBudget / Math.Max(1, g.K * p));
-        return Math.Clamp(Math.Min(wide, budget), 1, Math.Max(1, g.N));
+        return Math.Clamp(Math.Min(wide, budget), 1, Math.Max(1, images));
+    }
+
+    /// <summary>
+    /// How many contiguous ranges of images run side by side, each on one thread: one when a group's product is big
+    /// enough for the GEMM to split over the threads itself, else one per thread. The product is [rows, width]·[width
+    /// or other] with width = group·P columns: [rows, other, width] as m, n, k when the width is summed over (the weight
+    /// gradient), else [rows, width, other]. The first layer of an MNIST ConvNet (one 28×28 channel, 32×784×9 per
+    /// image) is the case: its products ran one after another on the calling thread.
+    /// </summary>
+    private static int ImageRanges(in ConvGeometry g, int rows, int other, bool widthIsDepth)
+    {
+        int width = GroupSize(g, g.N) * g.P;
+        bool gemmSplits = widthIsDepth ? Gemm.SplitsOverThreads(rows, other, width) : Gemm.SplitsOverThreads(rows, width, other);
+        return gemmSplits ? 1 : Parallelism.ChunkCount(g.N, 1);
+    }
+
+    /// <summary>Runs <paramref name="body"/>(range, first image, end image) over <paramref name="ranges"/> ranges of the images, each single-threaded when there are several.</summary>
+    private static void OverImages(in ConvGeometry g, int ranges, Action<int, int, int> body)
+    {
+        if (ranges == 1)
+        {
+            body(0, 0, g.N);
+            return;
+        }
+        Parallelism.ForChunks(g.N, ranges, (range, first, end) =>
+        {
+            using var oneThread = TensorEngine.LimitThreads(1);
+            body(range, first, end);
+        });
     }
 
     private static int MinChunk(int elementsPerItem) => Math.Max(1, MinParallelElements / Math.Max(1, elementsPerItem));

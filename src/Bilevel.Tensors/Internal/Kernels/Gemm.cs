@@ -45,6 +45,10 @@ internal static unsafe class Gemm
     /// <summary>A part of a split product has at least this many rows or columns: a multiple of the sgemm/dgemm micro-kernels' tiles.</summary>
     private const int MinPart = 32;
 
+    /// <summary>Whether an m×n×k product runs on more than one thread (a caller with many small ones can spread them instead).</summary>
+    public static bool SplitsOverThreads(int m, int n, int k) =>
+        TensorEngine.ThreadCount > 1 && (long)m * n * k >= ParallelWork && Math.Max(m, n) >= 2 * MinPart;
+
     /// <summary>
     /// A large product is split into blocks of rows or columns of C over <see cref="Parallelism"/>, each block one
     /// single-threaded OpenBLAS call (why OpenBLAS runs no threads of its own: <see cref="OpenBlas"/>).
@@ -56,7 +60,7 @@ internal static unsafe class Gemm
     {
         bool splitRows = m >= n;
         int extent = splitRows ? m : n;
-        bool oneThread = TensorEngine.ThreadCount <= 1 || (long)m * n * k < ParallelWork || extent < 2 * MinPart;
+        bool oneThread = !SplitsOverThreads(m, n, k);
         fixed (T* pa = a)
         fixed (T* pb = b)
         fixed (T* pc = c)

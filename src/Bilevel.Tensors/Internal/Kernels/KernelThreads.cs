@@ -15,8 +15,9 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// <remarks>
 /// Chunks are claimed in whatever order threads arrive, so a chunk's work must depend on its index alone (as in
 /// <see cref="Parallelism"/>); results then do not depend on which thread ran what. A call made while another is
-/// running — two trials sharing the engine, or a kernel called from inside a chunk — goes to Parallel.For instead,
-/// so callers never wait on each other.
+/// running — two trials sharing the engine, or a kernel called from inside a chunk — has Parallel.For's threads
+/// drain its chunks instead, so callers never wait on each other; either way every chunk runs, and the first
+/// exception is rethrown as itself.
 /// </remarks>
 internal static class KernelThreads
 {
@@ -41,27 +42,27 @@ internal static class KernelThreads
             if (chunks == 1) body(0);
             return;
         }
+        var job = new Job(chunks, body);
         if (Interlocked.CompareExchange(ref running, 1, 0) != 0)
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, _ => job.Drain());
+        else
         {
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, body);
-            return;
+            try
+            {
+                int helpers = EnsureWorkers(chunks - 1);
+                Volatile.Write(ref current, job);
+                Interlocked.Increment(ref generation);
+                for (int i = 0; i < helpers; i++) Workers[i].Notify();
+                job.Drain();
+                job.AwaitChunksInFlight();
+                Volatile.Write(ref current, null);
+            }
+            finally
+            {
+                Volatile.Write(ref running, 0);
+            }
         }
-        try
-        {
-            int helpers = EnsureWorkers(chunks - 1);
-            var job = new Job(chunks, body);
-            Volatile.Write(ref current, job);
-            Interlocked.Increment(ref generation);
-            for (int i = 0; i < helpers; i++) Workers[i].Notify();
-            job.Drain();
-            job.AwaitChunksInFlight();
-            Volatile.Write(ref current, null);
-            if (job.Failure is not null) ExceptionDispatchInfo.Throw(job.Failure);
-        }
-        finally
-        {
-            Volatile.Write(ref running, 0);
-        }
+        if (job.Failure is not null) ExceptionDispatchInfo.Throw(job.Failure);
     }
 
     private static int EnsureWorkers(int wanted)
