@@ -1,3 +1,5 @@
+using Bilevel.Tensors.Internal.Kernels;
+
 namespace Bilevel.Tensors;
 
 /// <summary>
@@ -33,6 +35,33 @@ public static class TensorEngine
         var previous = threadOverride;
         threadOverride = threads;
         return new ThreadLimit(previous);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(i) for every i in [0, <paramref name="count"/>) on up to
+    /// <paramref name="threads"/> threads — the caller's and the engine's kernel workers — for work that is parallel
+    /// at a coarse grain (independent chunks of directions). Each item's kernels are limited to an equal share of
+    /// <see cref="ThreadCount"/> (at least 1), so the two levels do not oversubscribe the cores. Threads claim items
+    /// in arrival order, so an item's work must depend on its index alone; returns when every item has run and
+    /// rethrows the first exception. With one thread or one item, the items run in order on the caller, their
+    /// kernels on the usual threads.
+    /// </summary>
+    public static void RunSideBySide(int count, int threads, Action<int> body)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        int sideBySide = Math.Min(count, threads);
+        if (sideBySide <= 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        int kernelThreads = Math.Max(1, ThreadCount / sideBySide);
+        KernelThreads.Run(count, sideBySide, i =>
+        {
+            using var limit = LimitThreads(kernelThreads);
+            body(i);
+        });
     }
 
     public readonly struct ThreadLimit : IDisposable

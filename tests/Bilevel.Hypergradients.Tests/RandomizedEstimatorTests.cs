@@ -34,6 +34,24 @@ public sealed class RandomizedEstimatorTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void DirectionChunksSideBySideGiveTheSerialEstimate(int threads)
+    {
+        // Seven directions in chunks of 2, 2, 2 and 1, claimed by whichever thread is free: an estimate that depended
+        // on which thread ran which chunk, or that put a chunk's derivatives at the wrong offset, would differ.
+        using var scope = TensorScope.Begin();
+        var problem = Quadratic.Problem(steps: 8, momentum: Quadratic.Mu);
+        double[] Estimate(int estimatorThreads) =>
+            new ForwardGradientUnrolling(7, chunkSize: 2, threads: estimatorThreads).Estimate(problem, Quadratic.PhiTensor(), outerStep: 3).Gradient.ToArray();
+        double[] serial, sideBySide;
+        using (TensorEngine.LimitThreads(1)) serial = Estimate(1);
+        // Each chunk's kernels get threads / threads = 1 engine thread, as the serial run's do, so the bits must match.
+        using (TensorEngine.LimitThreads(threads)) sideBySide = Estimate(threads);
+        Assert.Equal(serial, sideBySide);
+    }
+
     [Fact]
     public void UnbiasednessTestWouldCatchAMissingDirectTerm()
     {

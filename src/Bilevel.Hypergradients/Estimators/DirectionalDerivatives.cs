@@ -28,18 +28,8 @@ internal static class DirectionalDerivatives
             var d = outTangents[0].Span;
             for (int i = 0; i < length; i++) derivatives[start + i] = double.CreateChecked(d[i]);
         }
-        if (threads <= 1 || chunks == 1)
-            for (int c = 0; c < chunks; c++) RunChunk(c);
-        else
-        {
-            // Each thread's kernels run single-threaded: the parallelism is across the independent chunks.
-            int perThread = Math.Max(1, TensorEngine.ThreadCount / threads);
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
-            {
-                using var limit = TensorEngine.LimitThreads(perThread);
-                RunChunk(c);
-            });
-        }
+        // Side by side, each chunk's kernels run on its share of the engine's threads: the parallelism is across chunks.
+        TensorEngine.RunSideBySide(chunks, threads, RunChunk);
         return (derivatives, values[0]);
     }
 

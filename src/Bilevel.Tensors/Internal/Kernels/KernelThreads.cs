@@ -4,13 +4,14 @@ using System.Runtime.ExceptionServices;
 namespace Bilevel.Tensors.Internal.Kernels;
 
 /// <summary>
-/// Fork-join for the kernels: runs chunk indices [0, chunks) on the calling thread and a fixed set of background
-/// workers, one call at a time. Why not Parallel.For: on a two-core machine the thread pool kept four workers, each
-/// spinning through sched_yield after its work item ran out, and they preempted the caller through the serial
-/// stretches between kernels (6.2 M involuntary context switches in 23 s of condensation RGU; holding the pool to
-/// one worker cut the whole process's time to 0.89×). Here at most <c>chunks − 1</c> workers exist; after its last
-/// chunk each spins on pause instructions (no system call) for <see cref="SpinMicroseconds"/>, so the next kernel
-/// starts without a wake-up, then sleeps on its own semaphore.
+/// Fork-join for the kernels, and for coarse work run side by side (<see cref="TensorEngine.RunSideBySide"/>): runs
+/// chunk indices [0, chunks) on the calling thread and a fixed set of background workers, one call at a time. Why
+/// not Parallel.For: on a two-core machine the thread pool kept four workers, each spinning through sched_yield after
+/// its work item ran out, and they preempted the caller through the serial stretches between kernels (6.2 M
+/// involuntary context switches in 23 s of condensation RGU; holding the pool to one worker cut the whole process's
+/// time to 0.89×). Here there are only as many workers as the largest call asked for, less the caller; after its
+/// last chunk each spins on pause instructions (no system call) for <see cref="SpinMicroseconds"/>, so the next
+/// kernel starts without a wake-up, then sleeps on its own semaphore.
 /// </summary>
 /// <remarks>
 /// Chunks are claimed in whatever order threads arrive, so a chunk's work must depend on its index alone (as in
@@ -34,22 +35,26 @@ internal static class KernelThreads
     private static long generation;
     private static int running;
 
-    /// <summary>Runs <paramref name="body"/> once for every chunk index and returns when all have finished; the first exception thrown by a chunk is rethrown here.</summary>
-    public static void Run(int chunks, Action<int> body)
+    /// <summary>Runs <paramref name="body"/> once for every chunk index, one thread per chunk, and returns when all have finished; the first exception thrown by a chunk is rethrown here.</summary>
+    public static void Run(int chunks, Action<int> body) => Run(chunks, chunks, body);
+
+    /// <summary>As <see cref="Run(int, Action{int})"/>, on at most <paramref name="threads"/> threads (the caller's included), which claim the chunks one after another.</summary>
+    public static void Run(int chunks, int threads, Action<int> body)
     {
-        if (chunks <= 1)
+        threads = Math.Min(chunks, threads);
+        if (threads <= 1)
         {
-            if (chunks == 1) body(0);
+            for (int chunk = 0; chunk < chunks; chunk++) body(chunk);
             return;
         }
         var job = new Job(chunks, body);
         if (Interlocked.CompareExchange(ref running, 1, 0) != 0)
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, _ => job.Drain());
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => job.Drain());
         else
         {
             try
             {
-                int helpers = EnsureWorkers(chunks - 1);
+                int helpers = EnsureWorkers(threads - 1);
                 Volatile.Write(ref current, job);
                 Interlocked.Increment(ref generation);
                 for (int i = 0; i < helpers; i++) Workers[i].Notify();
@@ -78,6 +83,7 @@ internal static class KernelThreads
         private int next = -1;
         private int pending = chunks;
         private Exception? failure;
+        private ManualResetEventSlim? finished;
 
         public Exception? Failure => Volatile.Read(ref failure);
 
@@ -95,15 +101,33 @@ internal static class KernelThreads
                 {
                     Interlocked.CompareExchange(ref failure, e, null);
                 }
-                Interlocked.Decrement(ref pending);
+                if (Interlocked.Decrement(ref pending) == 0) Volatile.Read(ref finished)?.Set();
             }
         }
 
-        /// <summary>Waits for chunks other threads claimed but have not finished; they are short, so this spins.</summary>
+        /// <summary>
+        /// Waits for chunks other threads claimed but have not finished. A kernel's chunks are short, so this spins
+        /// for <see cref="SpinTicks"/>; past that (coarse work, seconds per chunk) it sleeps instead of holding a core.
+        /// </summary>
         public void AwaitChunksInFlight()
         {
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
             var spinner = new SpinWait();
-            while (Volatile.Read(ref pending) > 0) spinner.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref pending) > 0)
+            {
+                if (Stopwatch.GetTimestamp() < deadline)
+                {
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                    continue;
+                }
+                // Publish the event, then look again: the last chunk's Decrement comes before its read of `finished`
+                // (both full fences), so either it sees the event or this sees pending = 0. The event is not
+                // disposed: a late Set may still reach it, and a Monitor-based wait holds no OS handle.
+                var signal = new ManualResetEventSlim(false, spinCount: 0);
+                Interlocked.Exchange(ref finished, signal);
+                if (Volatile.Read(ref pending) > 0) signal.Wait();
+                return;
+            }
         }
     }
 
