@@ -28,6 +28,8 @@ public class KernelThreadsTests
     {
         for (int call = 0; call < 20; call++)
         {
+            // An idle gap, not a wait for anything: 3 ms outlasts the workers' 200 µs spin, so they are asleep
+            // when the call comes; a slower machine only makes the gap longer.
             if (letWorkersFallAsleep) Thread.Sleep(3);
             var threads = new HashSet<int>();
             using var barrier = new Barrier(2);
@@ -46,10 +48,17 @@ public class KernelThreadsTests
     public void AChunksExceptionReachesTheCallerAfterTheOtherChunksFinish()
     {
         int finished = 0;
+        using var thrown = new ManualResetEventSlim();
+        // Chunks are claimed in index order, so chunk 3 is already taken when any of 4–7 starts: those wait for its
+        // exception and finish after it, which the caller must still wait for.
         var error = Assert.Throws<InvalidOperationException>(() => KernelThreads.Run(8, c =>
         {
-            if (c == 3) throw new InvalidOperationException("chunk 3");
-            Thread.Sleep(1);
+            if (c == 3)
+            {
+                thrown.Set();
+                throw new InvalidOperationException("chunk 3");
+            }
+            if (c > 3) Assert.True(thrown.Wait(TimeSpan.FromSeconds(10)));
             Interlocked.Increment(ref finished);
         }));
         Assert.Equal("chunk 3", error.Message);

@@ -12,12 +12,15 @@ public class SideBySideTests
         var runs = new int[9];
         var kernelThreads = new int[9];
         int running = 0, mostAtOnce = 0;
+        // Items 0 and 1 wait for each other, so both threads are inside an item at once at least once; a thread
+        // cannot take item 1 after item 0 without the other's help, so this never waits for a third thread.
+        using var firstTwo = new Barrier(2);
         TensorEngine.RunSideBySide(9, 2, i =>
         {
             int now = Interlocked.Increment(ref running);
             for (int seen = Volatile.Read(ref mostAtOnce); now > seen; seen = Volatile.Read(ref mostAtOnce))
                 Interlocked.CompareExchange(ref mostAtOnce, now, seen);
-            Thread.Sleep(2);
+            if (i < 2) Assert.True(firstTwo.SignalAndWait(TimeSpan.FromSeconds(10)));
             kernelThreads[i] = TensorEngine.ThreadCount;
             Interlocked.Increment(ref runs[i]);
             Interlocked.Decrement(ref running);
