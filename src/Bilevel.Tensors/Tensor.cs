@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using Bilevel.Tensors.Internal;
+using Bilevel.Tensors.Internal.Kernels;
 
 namespace Bilevel.Tensors;
 
@@ -56,7 +57,7 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
     public static Tensor<T> Zeros(Shape shape)
     {
         var t = Uninitialized(shape);
-        t.Span.Clear();
+        Elementwise.Clear(t.Buffer, t.Length);
         return t;
     }
 
@@ -65,7 +66,7 @@ public sealed partial class Tensor<T> : IDisposable, IScopedResource
     public static Tensor<T> Full(Shape shape, T value)
     {
         var t = Uninitialized(shape);
-        t.Span.Fill(value);
+        Elementwise.Fill(t.Buffer, t.Length, value);
         return t;
     }
 

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using Bilevel.Tensors.Internal.Kernels;
 
 namespace Bilevel.Tensors.Internal;
 
@@ -29,9 +29,9 @@ internal static class CotangentBuffers<T> where T : unmanaged, IFloatingPointIee
     /// <summary>owned += g, values and tangents.</summary>
     public static void AddInto(Tensor<T> owned, Tensor<T> g)
     {
-        TensorPrimitives.Add(owned.Span, g.Span, owned.Span);
+        Elementwise.Add(owned.Buffer, g.Buffer, owned.Buffer, owned.Length);
         if (g.Tangent is not { } tg) return;
         EnsureTangent(owned, tg.Shape[0]);
-        TensorPrimitives.Add(owned.Tangent!.Span, tg.Span, owned.Tangent.Span);
+        Elementwise.Add(owned.Tangent!.Buffer, tg.Buffer, owned.Tangent.Buffer, tg.Length);
     }
 }

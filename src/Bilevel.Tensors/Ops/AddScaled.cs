@@ -1,6 +1,6 @@
 using System.Numerics;
 using Bilevel.Tensors.Internal;
-using TP = System.Numerics.Tensors.TensorPrimitives;
+using Bilevel.Tensors.Internal.Kernels;
 
 namespace Bilevel.Tensors;
 
@@ -18,7 +18,7 @@ public static partial class Ops
         if (x.Shape != y.Shape)
             throw new ArgumentException($"add-scaled: x {x.Shape} and y {y.Shape} must have one shape.", nameof(y));
         var result = Tensor<T>.Uninitialized(x.Shape);
-        TP.MultiplyAdd<T>(y.Span, alpha.Span[0], x.Span, result.Span);
+        Elementwise.MultiplyAdd(y.Buffer, alpha.Span[0], x.Buffer, result.Buffer, x.Length);
         return Derivatives.Attach(result, [x, alpha, y],
             t => AddScaledTangent(x.Shape, alpha, y, t[0], t[1], t[2]),
             g => [Derivatives.Needs(0) ? g : null,

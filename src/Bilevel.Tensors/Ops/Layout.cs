@@ -100,7 +100,7 @@ public static partial class Ops
         else
         {
             y = Tensor<T>.Uninitialized(new Shape(dims));
-            Blocks.CopyOut<T>(x.Span, outer, x.Shape[a], inner, start, length, y.Span);
+            Blocks.CopyOut(x.Buffer, outer, x.Shape[a], inner, start, length, y.Buffer);
         }
         int size = x.Shape[a];
         y = Derivatives.Attach(y, x,
@@ -108,8 +108,8 @@ public static partial class Ops
             (g, full) =>
             {
                 // The adjoint, Pad, added into the input's cotangent without materialising the padded tensor.
-                Blocks.AddIn<T>(g.Span, outer, size, inner, start, length, full.Span);
-                if (g.Tangent is { } tg) Blocks.AddIn<T>(tg.Span, tg.Shape[0] * outer, size, inner, start, length, full.Tangent!.Span);
+                Blocks.AddIn(g.Buffer, outer, size, inner, start, length, full.Buffer);
+                if (g.Tangent is { } tg) Blocks.AddIn(tg.Buffer, tg.Shape[0] * outer, size, inner, start, length, full.Tangent!.Buffer);
             }, "slice");
         return outer == 1 ? Derivatives.MarkWindow(y, start * inner) : y;
     }
@@ -125,7 +125,7 @@ public static partial class Ops
         dims[a] = size;
         var y = Tensor<T>.Zeros(new Shape(dims));
         var (outer, inner) = Blocks.Split(x.Shape, a);
-        Blocks.CopyIn<T>(x.Span, outer, size, inner, start, length, y.Span);
+        Blocks.CopyIn(x.Buffer, outer, size, inner, start, length, y.Buffer);
         return Derivatives.Attach(y, [x],
             t => Pad(t[0]!, a + 1, start, size),
             g => [Slice(g, a, start, length)], "pad");
@@ -152,7 +152,7 @@ public static partial class Ops
         {
             offsets[i] = at;
             var (outer, inner) = Blocks.Split(xs[i].Shape, a);
-            Blocks.CopyIn<T>(xs[i].Span, outer, total, inner, at, xs[i].Shape[a], y.Span);
+            Blocks.CopyIn(xs[i].Buffer, outer, total, inner, at, xs[i].Shape[a], y.Buffer);
         }
         return Derivatives.Attach(y, xs,
             t =>

@@ -88,16 +88,16 @@ public static partial class Ops
     private static void AddSquaredNormCotangent<T>(Tensor<T> x, Tensor<T> g, Tensor<T> full, T two) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = two * g.Span[0];
-        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(x.Span, scale, full.Span, full.Span);
+        Elementwise.MultiplyAdd(x.Buffer, scale, full.Buffer, full.Buffer, x.Length);
         int count = Math.Max(g.TangentCount, x.TangentCount);
         if (count == 0) return;
         CotangentBuffers<T>.EnsureTangent(full, count);
         int n = x.Length;
         for (int i = 0; i < count; i++)
         {
-            var target = full.Tangent!.Span.Slice(i * n, n);
-            if (g.Tangent is { } tg) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(x.Span, two * tg.Span[i], target, target);
-            if (x.Tangent is { } tx) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(tx.Span.Slice(i * n, n), scale, target, target);
+            var target = full.Tangent!.Buffer.From(i * n);
+            if (g.Tangent is { } tg) Elementwise.MultiplyAdd(x.Buffer, two * tg.Span[i], target, target, n);
+            if (x.Tangent is { } tx) Elementwise.MultiplyAdd(tx.Buffer.From(i * n), scale, target, target, n);
         }
     }
 

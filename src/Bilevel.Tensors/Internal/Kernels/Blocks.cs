@@ -18,32 +18,44 @@ internal static class Blocks
     }
 
     /// <summary>destination[o, 0..length, :] = source[o, start..start+length, :].</summary>
-    public static void CopyOut<T>(ReadOnlySpan<T> source, int outer, int sourceAxis, int inner, int start, int length, Span<T> destination)
+    public static void CopyOut<T>(NativeBuffer<T> source, int outer, int sourceAxis, int inner, int start, int length, NativeBuffer<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int block = length * inner;
-        for (int o = 0; o < outer; o++)
-            source.Slice((o * sourceAxis + start) * inner, block).CopyTo(destination.Slice(o * block, block));
-    }
+        => Runs(outer, length * inner, (o, within, run) =>
+            source.AsSpan((o * sourceAxis + start) * inner + within, run).CopyTo(destination.AsSpan(o * length * inner + within, run)));
 
     /// <summary>destination[o, start..start+length, :] = source[o, 0..length, :].</summary>
-    public static void CopyIn<T>(ReadOnlySpan<T> source, int outer, int destinationAxis, int inner, int start, int length, Span<T> destination)
+    public static void CopyIn<T>(NativeBuffer<T> source, int outer, int destinationAxis, int inner, int start, int length, NativeBuffer<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int block = length * inner;
-        for (int o = 0; o < outer; o++)
-            source.Slice(o * block, block).CopyTo(destination.Slice((o * destinationAxis + start) * inner, block));
-    }
+        => Runs(outer, length * inner, (o, within, run) =>
+            source.AsSpan(o * length * inner + within, run).CopyTo(destination.AsSpan((o * destinationAxis + start) * inner + within, run)));
 
     /// <summary>destination[o, start..start+length, :] += source[o, 0..length, :].</summary>
-    public static void AddIn<T>(ReadOnlySpan<T> source, int outer, int destinationAxis, int inner, int start, int length, Span<T> destination)
+    public static void AddIn<T>(NativeBuffer<T> source, int outer, int destinationAxis, int inner, int start, int length, NativeBuffer<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int block = length * inner;
-        for (int o = 0; o < outer; o++)
+        => Runs(outer, length * inner, (o, within, run) =>
         {
-            var d = destination.Slice((o * destinationAxis + start) * inner, block);
-            System.Numerics.Tensors.TensorPrimitives.Add(d, source.Slice(o * block, block), d);
-        }
+            var d = destination.AsSpan((o * destinationAxis + start) * inner + within, run);
+            System.Numerics.Tensors.TensorPrimitives.Add(d, source.AsSpan(o * length * inner + within, run), d);
+        });
+
+    /// <summary>One part of a block: block <c>o</c>'s elements [within, within + run).</summary>
+    private delegate void BlockRun(int o, int within, int run);
+
+    /// <summary>
+    /// The outer·block elements of the windows as runs within blocks, split over threads as one pass (the windows
+    /// of b stacked tangents, each small, are together as large as a parameter vector).
+    /// </summary>
+    private static void Runs(int outer, int block, BlockRun body)
+    {
+        if (block == 0) return;
+        Elementwise.MemoryPass(outer * block, (first, end) =>
+        {
+            for (int position = first; position < end;)
+            {
+                int o = position / block, within = position % block, run = Math.Min(end - position, block - within);
+                body(o, within, run);
+                position += run;
+            }
+        });
     }
 }

@@ -5,21 +5,59 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// <summary>Elementwise maps over whole tensors, split across threads when large.</summary>
 internal static class Elementwise
 {
+    /// <summary>Below this many elements a map runs on the calling thread: a fork-join would cost more than it saves.</summary>
     private const int ParallelThreshold = 1 << 16;
+
+    /// <summary>
+    /// The same for a pass that only moves memory (a copy, a sum, x + α·y, a clear): it takes a few cycles per
+    /// element where a map takes tens, so it needs more elements to pay for the fork-join.
+    /// </summary>
+    private const int MemoryPassThreshold = 1 << 18;
+
+    /// <summary>
+    /// body(start, end) over contiguous parts of [0, length) of a pass that only moves memory, on the kernel threads
+    /// when the pass is large. For passes whose elements are independent, so that every split, and every thread
+    /// count, gives the same bits. Such passes over stacked tangents ([b, M] parameter-sized: an optimizer step, a
+    /// slice of the flat parameter vector, a cotangent buffer cleared) are as large as a GEMM's operands, and on one
+    /// thread they left the other idle while the kernels split everything else.
+    /// </summary>
+    public static void MemoryPass(int length, Action<int, int> body) => Split(length, MemoryPassThreshold, body);
+
+    private static void Split(int length, int threshold, Action<int, int> body)
+    {
+        if (length == 0) return;
+        if (length < threshold)
+        {
+            body(0, length);
+            return;
+        }
+        Parallelism.For(length, threshold / 2, body);
+    }
 
     public static void Map<T>(NativeBuffer<T> source, NativeBuffer<T> destination, int length, SpanMap<T> kernel)
         where T : unmanaged
-    {
-        // Some TensorPrimitives kernels (Sigmoid) reject empty spans; an empty map has nothing to do.
-        if (length == 0) return;
-        if (length < ParallelThreshold)
-        {
-            kernel(source.AsSpan(0, length), destination.AsSpan(0, length));
-            return;
-        }
-        Parallelism.For(length, ParallelThreshold / 2, (start, end) =>
-            kernel(source.AsSpan(start, end - start), destination.AsSpan(start, end - start)));
-    }
+        // Some TensorPrimitives kernels (Sigmoid) reject empty spans; Split runs nothing for an empty map.
+        => Split(length, ParallelThreshold, (start, end) => kernel(source.AsSpan(start, end - start), destination.AsSpan(start, end - start)));
+
+    /// <summary>destination = x·alpha + addend over whole buffers of <paramref name="length"/> elements.</summary>
+    public static void MultiplyAdd<T>(NativeBuffer<T> x, T alpha, NativeBuffer<T> addend, NativeBuffer<T> destination, int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => MemoryPass(length, (start, end) => System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(
+            x.AsSpan(start, end - start), alpha, addend.AsSpan(start, end - start), destination.AsSpan(start, end - start)));
+
+    /// <summary>destination = x + y over whole buffers of <paramref name="length"/> elements.</summary>
+    public static void Add<T>(NativeBuffer<T> x, NativeBuffer<T> y, NativeBuffer<T> destination, int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => MemoryPass(length, (start, end) => System.Numerics.Tensors.TensorPrimitives.Add<T>(
+            x.AsSpan(start, end - start), y.AsSpan(start, end - start), destination.AsSpan(start, end - start)));
+
+    /// <summary>Sets <paramref name="length"/> elements of the buffer to zero.</summary>
+    public static void Clear<T>(NativeBuffer<T> destination, int length) where T : unmanaged
+        => MemoryPass(length, (start, end) => destination.AsSpan(start, end - start).Clear());
+
+    /// <summary>Sets <paramref name="length"/> elements of the buffer to <paramref name="value"/>.</summary>
+    public static void Fill<T>(NativeBuffer<T> destination, int length, T value) where T : unmanaged
+        => MemoryPass(length, (start, end) => destination.AsSpan(start, end - start).Fill(value));
 
     /// <summary>
     /// destination = values where low ≤ x ≤ high (each end inclusive or not) and values·0 elsewhere (0, or NaN for a
@@ -31,15 +69,16 @@ internal static class Elementwise
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (length == 0) return;
-        for (int block = 0; block < valuesLength; block += length)
+        // Split over all the values, not block by block: b tangents of a small activation are one large pass.
+        Split(valuesLength, ParallelThreshold, (start, end) =>
         {
-            int offset = block;
-            if (length < ParallelThreshold)
-                Gate<T>(x.AsSpan(0, length), values.AsSpan(offset, length), destination.AsSpan(offset, length), low, high, lowInclusive, highInclusive);
-            else
-                Parallelism.For(length, ParallelThreshold / 2, (start, end) =>
-                    Gate<T>(x.AsSpan(start, end - start), values.AsSpan(offset + start, end - start), destination.AsSpan(offset + start, end - start), low, high, lowInclusive, highInclusive));
-        }
+            for (int position = start; position < end;)
+            {
+                int offset = position % length, run = Math.Min(end - position, length - offset);
+                Gate<T>(x.AsSpan(offset, run), values.AsSpan(position, run), destination.AsSpan(position, run), low, high, lowInclusive, highInclusive);
+                position += run;
+            }
+        });
     }
 
     private static void Gate<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> v, Span<T> d, T low, T high, bool lowInclusive, bool highInclusive)

@@ -63,7 +63,7 @@ internal static unsafe class ManagedGemm
             if (m == 1 || n == 1)
             {
                 // A tile of 12×32 would be at least 92% padding; a matrix-vector product wastes nothing.
-                ManagedGemmMatrixVector.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                ManagedGemmMatrixVector.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
                 return;
             }
 
