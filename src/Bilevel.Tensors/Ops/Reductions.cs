@@ -93,12 +93,17 @@ public static partial class Ops
         if (count == 0) return;
         CotangentBuffers<T>.EnsureTangent(full, count);
         int n = x.Length;
-        for (int i = 0; i < count; i++)
+        var target = full.Tangent!.Buffer;
+        var xs = x.Buffer;
+        var tg = g.Tangent;
+        var tx = x.Tangent;
+        // One pass over all the tangents: each alone (a parameter vector) is below the size worth splitting.
+        Blocks.Runs(count, n, (i, within, run) =>
         {
-            var target = full.Tangent!.Buffer.From(i * n);
-            if (g.Tangent is { } tg) Elementwise.MultiplyAdd(x.Buffer, two * tg.Span[i], target, target, n);
-            if (x.Tangent is { } tx) Elementwise.MultiplyAdd(tx.Buffer.From(i * n), scale, target, target, n);
-        }
+            var t = target.AsSpan(i * n + within, run);
+            if (tg is not null) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(xs.AsSpan(within, run), two * tg.Span[i], t, t);
+            if (tx is not null) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(tx.Buffer.AsSpan(i * n + within, run), scale, t, t);
+        });
     }
 
     private static Tensor<T> EqualMask<T>(Tensor<T> x, Tensor<T> reference) where T : unmanaged, IFloatingPointIeee754<T>

@@ -39,13 +39,13 @@ internal static class Blocks
         });
 
     /// <summary>One part of a block: block <c>o</c>'s elements [within, within + run).</summary>
-    private delegate void BlockRun(int o, int within, int run);
+    internal delegate void BlockRun(int o, int within, int run);
 
     /// <summary>
     /// The outer·block elements of the windows as runs within blocks, split over threads as one pass (the windows
     /// of b stacked tangents, each small, are together as large as a parameter vector).
     /// </summary>
-    private static void Runs(int outer, int block, BlockRun body)
+    public static void Runs(int outer, int block, BlockRun body)
     {
         if (block == 0) return;
         Elementwise.MemoryPass(outer * block, (first, end) =>
