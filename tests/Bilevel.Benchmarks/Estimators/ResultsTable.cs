@@ -7,7 +7,7 @@ internal sealed record Row(string Task, string Estimator, double Ours, double Ou
     double? OursRssMib, double? TorchRssMib, double? RelativeError, int Reps, string? Error);
 
 /// <summary>One (FG)²U thread configuration on one task.</summary>
-internal sealed record Scaling(string Task, string Variant, double Seconds, double CpuSeconds, int Reps);
+internal sealed record Scaling(string Task, string Variant, int Directions, double Seconds, double CpuSeconds, int Reps);
 
 /// <summary>The benchmark's tables: time and memory per estimator, and (FG)²U's thread scaling.</summary>
 internal static class ResultsTable
@@ -44,8 +44,25 @@ internal static class ResultsTable
         {
             double single = group.First().Seconds;
             foreach (var r in group)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Task,-14} {r.Variant,-50} {r.Seconds * 1e3,9:F1} ms  ×{single / r.Seconds:F2}  cpu {r.CpuSeconds * 1e3,9:F1} ms  ({r.Reps} reps)"));
+            {
+                string speedUp = r.Directions == Variant.Directions ? $"×{single / r.Seconds:F2}" : "     ";
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Task,-14} {r.Variant,-50} {r.Seconds * 1e3,9:F1} ms  {speedUp}  cpu {r.CpuSeconds * 1e3,9:F1} ms  ({r.Reps} reps)"));
+            }
+            PrintCostSplit(group.ToList(), output);
         }
+    }
+
+    /// <summary>
+    /// On one thread a call costs about primal + b·direction; from b = 1 and b = 4 that gives both parts, and the
+    /// work two chunks of b/2 repeat: the ceiling of the directions split before the cores slow each other.
+    /// </summary>
+    private static void PrintCostSplit(List<Scaling> group, TextWriter output)
+    {
+        if (group.FirstOrDefault(r => r.Directions == 1) is not { } one || group.FirstOrDefault(r => r.Directions == 4) is not { } four) return;
+        double direction = (four.Seconds - one.Seconds) / 3, primal = one.Seconds - direction;
+        double whole = primal + Variant.Directions * direction, halves = primal + Variant.Directions / 2 * direction;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{group[0].Task,-14} one thread: primal {primal * 1e3:F0} ms + {direction * 1e3:F0} ms per direction; two chunks of {Variant.Directions / 2} do {(2 * halves / whole - 1) * 100:F0}% more work than one of {Variant.Directions}, so the directions split is at most ×{whole / halves:F2}"));
     }
 
     private static string Format(double? mib) => mib is { } m ? m.ToString("F1", CultureInfo.InvariantCulture) : "n/a";

@@ -12,6 +12,9 @@ internal sealed record Variant(string Key, string Peer, string Label, int? Engin
     /// <summary>(FG)²U's directions b.</summary>
     public const int Directions = 8;
 
+    /// <summary>The directions an (FG)²U variant carries: <see cref="Directions"/> but for the cost-split variants.</summary>
+    public int Fg2uDirections { get; init; } = Directions;
+
     private const int TruncationK = 10;
     private const int ImplicitK = 10;
     private const double NeumannAlpha = 0.05;
@@ -29,11 +32,15 @@ internal sealed record Variant(string Key, string Peer, string Label, int? Engin
         new("kfac", "kfac", "KFAC", null, () => new Kfac(KfacDamping), true),
     ];
 
-    /// <summary>(FG)²U on one thread, timed against the main (FG)²U row (directions split over 2 threads).</summary>
+    /// <summary>(FG)²U on one thread, timed against the main (FG)²U row (directions split over 2 threads); the first is the baseline.</summary>
     public static IReadOnlyList<Variant> Fg2uVariants { get; } =
     [
         new("fg2u-1", "fg2u", "threads: 1, 1 engine thread", 1, () => new ForwardGradientUnrolling(Directions, threads: 1), false),
         new("fg2u-k", "fg2u", "threads: 1, 2 engine threads (kernels split)", 2, () => new ForwardGradientUnrolling(Directions, threads: 1), false),
+        // Fewer directions on one thread split a call's cost into its primal and its per-direction parts: what
+        // the directions split repeats.
+        new("fg2u-b1", "fg2u", "threads: 1, 1 engine thread, b = 1", 1, () => new ForwardGradientUnrolling(1, threads: 1), false) { Fg2uDirections = 1 },
+        new("fg2u-b4", "fg2u", "threads: 1, 1 engine thread, b = 4", 1, () => new ForwardGradientUnrolling(4, threads: 1), false) { Fg2uDirections = 4 },
     ];
 
     public static Variant Find(string key) => Estimators.Concat(Fg2uVariants).Single(v => v.Key == key);
