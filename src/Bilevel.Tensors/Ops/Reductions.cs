@@ -98,7 +98,7 @@ public static partial class Ops
         var tg = g.Tangent;
         var tx = x.Tangent;
         // One pass over all the tangents: each alone (a parameter vector) is below the size worth splitting.
-        Blocks.Runs(count, n, (i, within, run) =>
+        Elementwise.BlockRuns(count, n, (i, within, run) =>
         {
             var t = target.AsSpan(i * n + within, run);
             if (tg is not null) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(xs.AsSpan(within, run), two * tg.Span[i], t, t);

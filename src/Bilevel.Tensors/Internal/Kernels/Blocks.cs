@@ -20,42 +20,21 @@ internal static class Blocks
     /// <summary>destination[o, 0..length, :] = source[o, start..start+length, :].</summary>
     public static void CopyOut<T>(NativeBuffer<T> source, int outer, int sourceAxis, int inner, int start, int length, NativeBuffer<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Runs(outer, length * inner, (o, within, run) =>
+        => Elementwise.BlockRuns(outer, length * inner, (o, within, run) =>
             source.AsSpan((o * sourceAxis + start) * inner + within, run).CopyTo(destination.AsSpan(o * length * inner + within, run)));
 
     /// <summary>destination[o, start..start+length, :] = source[o, 0..length, :].</summary>
     public static void CopyIn<T>(NativeBuffer<T> source, int outer, int destinationAxis, int inner, int start, int length, NativeBuffer<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Runs(outer, length * inner, (o, within, run) =>
+        => Elementwise.BlockRuns(outer, length * inner, (o, within, run) =>
             source.AsSpan(o * length * inner + within, run).CopyTo(destination.AsSpan((o * destinationAxis + start) * inner + within, run)));
 
     /// <summary>destination[o, start..start+length, :] += source[o, 0..length, :].</summary>
     public static void AddIn<T>(NativeBuffer<T> source, int outer, int destinationAxis, int inner, int start, int length, NativeBuffer<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Runs(outer, length * inner, (o, within, run) =>
+        => Elementwise.BlockRuns(outer, length * inner, (o, within, run) =>
         {
             var d = destination.AsSpan((o * destinationAxis + start) * inner + within, run);
             System.Numerics.Tensors.TensorPrimitives.Add(d, source.AsSpan(o * length * inner + within, run), d);
         });
-
-    /// <summary>One part of a block: block <c>o</c>'s elements [within, within + run).</summary>
-    internal delegate void BlockRun(int o, int within, int run);
-
-    /// <summary>
-    /// The outer·block elements of the windows as runs within blocks, split over threads as one pass (the windows
-    /// of b stacked tangents, each small, are together as large as a parameter vector).
-    /// </summary>
-    public static void Runs(int outer, int block, BlockRun body)
-    {
-        if (block == 0) return;
-        Elementwise.MemoryPass(outer * block, (first, end) =>
-        {
-            for (int position = first; position < end;)
-            {
-                int o = position / block, within = position % block, run = Math.Min(end - position, block - within);
-                body(o, within, run);
-                position += run;
-            }
-        });
-    }
 }

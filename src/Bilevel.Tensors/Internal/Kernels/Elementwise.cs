@@ -21,7 +21,31 @@ internal static class Elementwise
     /// slice of the flat parameter vector, a cotangent buffer cleared) are as large as a GEMM's operands, and on one
     /// thread they left the other idle while the kernels split everything else.
     /// </summary>
-    public static void MemoryPass(int length, Action<int, int> body) => Split(length, MemoryPassThreshold, body);
+    private static void MemoryPass(int length, Action<int, int> body) => Split(length, MemoryPassThreshold, body);
+
+    /// <summary>One part of a block: block <c>o</c>'s elements [within, within + run).</summary>
+    internal delegate void BlockRun(int o, int within, int run);
+
+    /// <summary>
+    /// A memory pass over <paramref name="blocks"/> blocks of <paramref name="block"/> elements, handed out as runs
+    /// within blocks and split over threads as one pass: b stacked tangents of something small are together as large
+    /// as a parameter vector.
+    /// </summary>
+    public static void BlockRuns(int blocks, int block, BlockRun body) => BlockRuns(blocks, block, MemoryPassThreshold, body);
+
+    private static void BlockRuns(int blocks, int block, int threshold, BlockRun body)
+    {
+        if (block == 0) return;
+        Split(blocks * block, threshold, (first, end) =>
+        {
+            for (int position = first; position < end;)
+            {
+                int o = position / block, within = position % block, run = Math.Min(end - position, block - within);
+                body(o, within, run);
+                position += run;
+            }
+        });
+    }
 
     private static void Split(int length, int threshold, Action<int, int> body)
     {
@@ -68,17 +92,9 @@ internal static class Elementwise
     public static void Gate<T>(NativeBuffer<T> x, int length, NativeBuffer<T> values, int valuesLength, NativeBuffer<T> destination, T low, T high, bool lowInclusive, bool highInclusive)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (length == 0) return;
         // Split over all the values, not block by block: b tangents of a small activation are one large pass.
-        Split(valuesLength, ParallelThreshold, (start, end) =>
-        {
-            for (int position = start; position < end;)
-            {
-                int offset = position % length, run = Math.Min(end - position, length - offset);
-                Gate<T>(x.AsSpan(offset, run), values.AsSpan(position, run), destination.AsSpan(position, run), low, high, lowInclusive, highInclusive);
-                position += run;
-            }
-        });
+        BlockRuns(length == 0 ? 0 : valuesLength / length, length, ParallelThreshold, (o, within, run) =>
+            Gate<T>(x.AsSpan(within, run), values.AsSpan(o * length + within, run), destination.AsSpan(o * length + within, run), low, high, lowInclusive, highInclusive));
     }
 
     private static void Gate<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> v, Span<T> d, T low, T high, bool lowInclusive, bool highInclusive)
