@@ -8,15 +8,15 @@ public class KernelThreadsTests
     [Fact]
     public void EveryChunkRunsExactlyOnceAcrossManyCallsWithIdleGaps()
     {
-        // The gaps outlast the workers' spin, so calls alternate between spinning and sleeping workers: a lost
-        // wake-up would hang here, a duplicated one would run a chunk twice.
+        // Some calls find the workers asleep, some still spinning (a short busy gap): a lost wake-up would hang
+        // here, a duplicated one would run a chunk twice.
         for (int call = 0; call < 400; call++)
         {
             int chunks = 2 + call % 7;
             var runs = new int[chunks];
             KernelThreads.Run(chunks, c => Interlocked.Increment(ref runs[c]));
             Assert.All(runs, r => Assert.Equal(1, r));
-            if (call % 50 == 0) Thread.Sleep(2);
+            if (call % 50 == 0) AwaitWorkersAsleep();
             else if (call % 5 == 0) Thread.SpinWait(20_000);
         }
     }
@@ -28,9 +28,7 @@ public class KernelThreadsTests
     {
         for (int call = 0; call < 20; call++)
         {
-            // An idle gap, not a wait for anything: 3 ms outlasts the workers' 200 µs spin, so they are asleep
-            // when the call comes; a slower machine only makes the gap longer.
-            if (letWorkersFallAsleep) Thread.Sleep(3);
+            if (letWorkersFallAsleep) AwaitWorkersAsleep();
             var threads = new HashSet<int>();
             using var barrier = new Barrier(2);
             // Each of the two chunks waits for the other, so this returns only if a second thread took one: a
@@ -80,4 +78,8 @@ public class KernelThreadsTests
         });
         Assert.Equal(4 * 50 * 3 * 2, total);
     }
+
+    /// <summary>Waits until the workers have passed their spin and gone to sleep, so the next call must wake them.</summary>
+    private static void AwaitWorkersAsleep() =>
+        Assert.True(SpinWait.SpinUntil(() => KernelThreads.WorkersAsleep, TimeSpan.FromSeconds(10)), "the kernel workers did not go to sleep");
 }

@@ -70,6 +70,12 @@ internal static class KernelThreads
         if (job.Failure is not null) ExceptionDispatchInfo.Throw(job.Failure);
     }
 
+    /// <summary>
+    /// Whether every worker has stopped spinning and gone (or is going) to sleep; for tests that must start a call
+    /// with the workers asleep. Read it only while no call runs.
+    /// </summary>
+    internal static bool WorkersAsleep => Workers.TrueForAll(w => w.IsAsleep);
+
     private static int EnsureWorkers(int wanted)
     {
         while (Workers.Count < wanted) Workers.Add(new Worker(Volatile.Read(ref generation)));
@@ -148,6 +154,8 @@ internal static class KernelThreads
             createdAt = generationNow;
             new Thread(Loop) { IsBackground = true, Name = "Bilevel kernel worker" }.Start();
         }
+
+        public bool IsAsleep => Volatile.Read(ref asleep) == 1;
 
         public void Notify()
         {
