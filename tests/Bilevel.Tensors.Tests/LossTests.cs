@@ -155,6 +155,56 @@ public class LossTests
     }
 
     [Fact]
+    public void ChannelSumsMatchLoopsAndTheirDerivativesMatchFiniteDifferences()
+    {
+        using var scope = TensorScope.Begin();
+        var rng = new Random(7);
+        var g = ConvolutionTests.Random(rng, 2, 3, 2, 3);
+        var xhat = ConvolutionTests.Random(rng, 2, 3, 2, 3);
+        var expected = new double[6];
+        for (int i = 0; i < g.Length; i++)
+        {
+            int channel = i / 6 % 3;
+            expected[channel] += g.Span[i] * xhat.Span[i];
+            expected[3 + channel] += g.Span[i];
+        }
+        ConvolutionTests.AssertClose(expected, Ops.ChannelSums(g, xhat), 1e-14);
+        GradCheck.Check("channel-sums", v => Ops.ChannelSums(v[0], v[1]), g, xhat);
+        GradCheck.Check("channel-sums (in g)", v => Ops.ChannelSums(v[0], xhat), g);
+        GradCheck.Check("channel-sums (in x̂)", v => Ops.ChannelSums(g, v[0]), xhat);
+    }
+
+    [Fact]
+    public void ChannelSumsTangentsDoNotDependOnTheThreadCount()
+    {
+        // 96 channels of 2 × 64 elements and 4 directions: 32 channels to a thread, so three threads split them.
+        using var scope = TensorScope.Begin();
+        var rng = new Random(8);
+        var g = ConvolutionTests.Random(rng, 2, 96, 8, 8);
+        var xhat = ConvolutionTests.Random(rng, 2, 96, 8, 8);
+        var tg = ConvolutionTests.Random(rng, 4, 2, 96, 8, 8);
+        var tx = ConvolutionTests.Random(rng, 4, 2, 96, 8, 8);
+        double[] Tangents(int threads)
+        {
+            using var limit = TensorEngine.LimitThreads(threads);
+            return Autodiff.JvpStacked(v => [Ops.ChannelSums(v[0], v[1])], [g, xhat], [tg, tx]).Tangents[0].ToArray();
+        }
+        var serial = Tangents(1);
+        Assert.Equal(serial, Tangents(3));
+        // Direction 2, channel 50: Σ ġ·x̂ + g·ẋ̂, and Σ ġ.
+        double product = 0, sum = 0;
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k < 64; k++)
+            {
+                int at = (i * 96 + 50) * 64 + k, stacked = 2 * g.Length + at;
+                product += tg.Span[stacked] * xhat.Span[at] + g.Span[at] * tx.Span[stacked];
+                sum += tg.Span[stacked];
+            }
+        Assert.Equal(product, serial[(2 * 2) * 96 + 50], 1e-12);
+        Assert.Equal(sum, serial[(2 * 2 + 1) * 96 + 50], 1e-12);
+    }
+
+    [Fact]
     public void InstanceNormIsFlatAndFiniteOnAConstantPlane()
     {
         using var scope = TensorScope.Begin();

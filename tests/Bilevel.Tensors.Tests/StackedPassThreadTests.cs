@@ -4,8 +4,8 @@ namespace Bilevel.Tensors.Tests;
 
 /// <summary>
 /// The memory-bound passes over stacked tangents (an optimizer-style x + α·y, slices of a flat vector and their
-/// pullbacks, relu's gate, ⟨x, x⟩'s tangents and cotangent, cotangent accumulation, zeroed buffers) split over the
-/// kernel threads when large. Their elements are independent, so every thread count must give the serial bits; 3
+/// pullbacks, relu's gate, ⟨x, x⟩'s tangents and cotangent, cotangent accumulation, zeroed buffers, a convolution
+/// tangent's add across swapped axes) split over the kernel threads when large. Their elements are independent, so every thread count must give the serial bits; 3
 /// threads cut the passes mid-block, where a wrong run boundary would shift or skip elements.
 /// </summary>
 [Collection(EngineThreadCountCollection.Name)]
@@ -47,6 +47,30 @@ public class StackedPassThreadTests
                 if (slice[d * (Length - 20) + j] != xs[d * Length + 11 + j])
                     Assert.Fail($"slice row {d} element {j}: {slice[d * (Length - 20) + j]}, expected {xs[d * Length + 11 + j]}");
         Assert.True(zeros.IndexOfAnyExcept(0.0) < 0, "a zeroed tensor of a reused buffer holds a non-zero element");
+        return true;
+    });
+
+    [Fact]
+    public void A_large_add_with_swapped_leading_axes_holds_the_exact_values() => WithThreads(3, () =>
+    {
+        // A convolution's wide-kernel tangent [N, b, ..] added into [b, N, ..]: 15 blocks, cut mid-block by 3 threads.
+        const int outer = 3, middle = 5, inner = (1 << 15) + 3;
+        using var scope = TensorScope.Begin();
+        var rng = new Random(6);
+        var source = Tensor<double>.FromArray(KernelTests.Uniform<double>(rng, -2, 2, outer * middle * inner), outer, middle, inner);
+        var destination = Tensor<double>.FromArray(KernelTests.Uniform<double>(rng, -2, 2, outer * middle * inner), middle, outer, inner);
+        var before = destination.ToArray();
+        Bilevel.Tensors.Internal.Kernels.Blocks.AddSwapped(source.Buffer, outer, middle, inner, destination.Buffer);
+        var s = source.ToArray();
+        var d = destination.ToArray();
+        for (int i = 0; i < outer; i++)
+            for (int j = 0; j < middle; j++)
+                for (int k = 0; k < inner; k++)
+                {
+                    int at = (j * outer + i) * inner + k;
+                    if (d[at] != before[at] + s[(i * middle + j) * inner + k])
+                        Assert.Fail($"block ({j}, {i}) element {k}: {d[at]}, expected {before[at] + s[(i * middle + j) * inner + k]}");
+                }
         return true;
     });
 

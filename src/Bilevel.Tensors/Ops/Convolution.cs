@@ -84,13 +84,17 @@ public static partial class Ops
                     var z = Conv2dPrimitive(Reshape(tx, [b * g.N, g.C, g.H, g.W]), w, null, stride, padding);
                     sum = Reshape(z, [b, g.N, g.O, g.Ho, g.Wo]);
                 }
+                var tb = t.Length > 2 ? t[2] : null;
                 if (t[1] is { } tw)
                 {
+                    // Direction d of w's tangent becomes output channels [d·O, (d+1)·O) of one wider kernel, and b's
+                    // tangent that kernel's bias.
                     int b = tw.Shape[0];
-                    var z = Conv2dPrimitive(x, Reshape(tw, [b * g.O, g.C, g.Kh, g.Kw]), null, stride, padding);
-                    sum = AddTangent(sum, SwapLeadingAxes(Reshape(z, [g.N, b, g.O, g.Ho, g.Wo])));
+                    var z = Conv2dPrimitive(x, Reshape(tw, [b * g.O, g.C, g.Kh, g.Kw]), tb is null ? null : Reshape(tb, b * g.O), stride, padding);
+                    sum = AddTangentSwapped(sum, Reshape(z, [g.N, b, g.O, g.Ho, g.Wo]));
+                    tb = null;
                 }
-                if (t.Length > 2 && t[2] is { } tb)
+                if (tb is not null)
                 {
                     int b = tb.Shape[0];
                     var lifted = Reshape(tb, [b, 1, g.O, 1, 1]);
@@ -138,7 +142,7 @@ public static partial class Ops
                     int b = tw.Shape[0];
                     var wide = Reshape(SwapLeadingAxes(tw), [g.O, b * g.C, g.Kh, g.Kw]);
                     var z = Conv2dInputGradPrimitive(gy, wide, new Shape(g.N, b * g.C, g.H, g.W), stride, padding);
-                    sum = AddTangent(sum, SwapLeadingAxes(Reshape(z, [g.N, b, g.C, g.H, g.W])));
+                    sum = AddTangentSwapped(sum, Reshape(z, [g.N, b, g.C, g.H, g.W]));
                 }
                 return sum!;
             },
@@ -242,4 +246,16 @@ public static partial class Ops
 
     private static Tensor<T> AddTangent<T>(Tensor<T>? sum, Tensor<T> term) where T : unmanaged, IFloatingPointIeee754<T>
         => sum is null ? term : Add(sum, term);
+
+    /// <summary>
+    /// sum + term [N, b, ..] with its leading axes swapped to [b, N, ..], added into sum in place (a temporary of the
+    /// tangent rule): one pass, where a permuted copy and then an add would stream the activations' tangents 2.5
+    /// times as much.
+    /// </summary>
+    private static Tensor<T> AddTangentSwapped<T>(Tensor<T>? sum, Tensor<T> term) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (sum is null) return SwapLeadingAxes(term);
+        Blocks.AddSwapped(term.Buffer, term.Shape[0], term.Shape[1], term.Length / Math.Max(1, term.Shape[0] * term.Shape[1]), sum.Buffer);
+        return sum;
+    }
 }

@@ -58,8 +58,13 @@ public static partial class Ops
                 // J is linear in r, and γ is constant over a plane: J(γ·g) is J with scales r·γ applied to g.
                 if (Derivatives.Needs(0))
                     cotangents[0] = InstanceNormJacobian(xhat, gamma is null ? r : Mul(r, Reshape(gamma, channelShape)), g);
-                if (gammaIndex >= 0 && Derivatives.Needs(gammaIndex)) cotangents[gammaIndex] = Sum(Mul(g, xhat), [0, 2, 3]);
-                if (betaIndex >= 0 && Derivatives.Needs(betaIndex)) cotangents[betaIndex] = Sum(g, [0, 2, 3]);
+                bool needsGamma = gammaIndex >= 0 && Derivatives.Needs(gammaIndex), needsBeta = betaIndex >= 0 && Derivatives.Needs(betaIndex);
+                if (needsGamma || needsBeta)
+                {
+                    var sums = ChannelSums(g, xhat);
+                    if (needsGamma) cotangents[gammaIndex] = Reshape(Slice(sums, 0, 0, 1), c);
+                    if (needsBeta) cotangents[betaIndex] = Reshape(Slice(sums, 0, 1, 1), c);
+                }
                 return cotangents;
             }, "instance-norm");
     }

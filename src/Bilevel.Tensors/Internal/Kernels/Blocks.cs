@@ -37,4 +37,14 @@ internal static class Blocks
             var d = destination.AsSpan((o * destinationAxis + start) * inner + within, run);
             System.Numerics.Tensors.TensorPrimitives.Add(d, source.AsSpan(o * length * inner + within, run), d);
         });
+
+    /// <summary>destination[j, i, :] += source[i, j, :] for source [outer, middle, inner]: an add with the two leading axes of source swapped.</summary>
+    public static void AddSwapped<T>(NativeBuffer<T> source, int outer, int middle, int inner, NativeBuffer<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Elementwise.BlockRuns(outer * middle, inner, (o, within, run) =>
+        {
+            int i = o / middle, j = o % middle;
+            var d = destination.AsSpan((j * outer + i) * inner + within, run);
+            System.Numerics.Tensors.TensorPrimitives.Add(d, source.AsSpan(o * inner + within, run), d);
+        });
 }
