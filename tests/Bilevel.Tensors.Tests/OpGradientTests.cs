@@ -398,6 +398,14 @@ public class OpGradientTests
             var c = Ops.Slice(x[0], 0, 2, 5);
             return Ops.Add(Ops.Add(Ops.Sum(Ops.Mul(a, Ops.Exp(a))), Ops.Sum(Ops.Tanh(Ops.Mul(b, b)))), Ops.Add(Ops.Sum(Ops.Mul(c, c)), Ops.SquaredNorm(x[0])));
         }, Normal(10));
+        // The squared norm first: its pullback then runs last and adds into the cotangent the slices made, where run
+        // first (above) it writes that cotangent whole.
+        Add("the squared norm of a vector, then slices of it", x =>
+        {
+            var norm = Ops.SquaredNorm(x[0]);
+            var a = Ops.Slice(x[0], 0, 1, 6);
+            return Ops.Add(Ops.Scale(norm, 0.5), Ops.Sum(Ops.Mul(a, Ops.Exp(a))));
+        }, Normal(10));
         Add("pad [3, 2] axis 0 at 1 to 5", x => Ops.Pad(x[0], 0, 1, 5), Normal(3, 2));
         Add("pad [2, 3] axis -1 at 0 to 4", x => Ops.Pad(x[0], -1, 0, 4), Normal(2, 3));
         Add("pad [2, 3, 2] axis 1 at 2 to 5", x => Ops.Pad(x[0], 1, 2, 5), Normal(2, 3, 2));

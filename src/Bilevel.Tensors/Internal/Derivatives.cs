@@ -16,17 +16,18 @@ internal static class Derivatives
         => Attach(y, inputs, pushForward, pullback, null, op);
 
     /// <summary>As <see cref="Attach{T}(Tensor{T}, Tensor{T}[], PushForward{T}, Pullback{T}, string)"/> for an op of one input whose pullback adds into the input's cotangent in place.</summary>
-    public static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T> input, PushForward<T> pushForward, Scatter<T> scatter, string op)
+    public static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T> input, PushForward<T> pushForward, Scatter<T> scatter, string op, FreshCotangent<T>? fresh = null)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Attach(y, [input], pushForward, null, scatter, op);
+        => Attach(y, [input], pushForward, null, scatter, op, fresh);
 
-    private static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T>[] inputs, PushForward<T> pushForward, Pullback<T>? pullback, Scatter<T>? scatter, string op)
+    private static Tensor<T> Attach<T>(Tensor<T> y, Tensor<T>[] inputs, PushForward<T> pushForward, Pullback<T>? pullback, Scatter<T>? scatter, string op,
+        FreshCotangent<T>? fresh = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (AutodiffMode.PropagatingTangents)
             AttachTangent(y, inputs, pushForward, op);
         if (AutodiffMode.Recording && Tape<T>.Current is { } tape && AnyTracked(tape, inputs))
-            tape.Record(y, inputs, pullback, scatter);
+            tape.Record(y, inputs, pullback, scatter, fresh);
         return y;
     }
 

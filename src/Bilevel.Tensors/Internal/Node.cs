@@ -12,8 +12,15 @@ internal delegate Tensor<T>?[] Pullback<T>(Tensor<T> outputCotangent) where T : 
 /// </summary>
 internal delegate void Scatter<T>(Tensor<T> outputCotangent, Tensor<T> inputCotangent) where T : unmanaged, IFloatingPointIeee754<T>;
 
+/// <summary>
+/// The whole cotangent of an op's single input as a new tensor (tangents included), for an op recorded with a
+/// <see cref="Scatter{T}"/> whose contribution covers every element of its input: used when the input has no
+/// cotangent yet, so that the contribution is written instead of added onto a zero-filled buffer.
+/// </summary>
+internal delegate Tensor<T> FreshCotangent<T>(Tensor<T> outputCotangent) where T : unmanaged, IFloatingPointIeee754<T>;
+
 /// <summary>One recorded op (or an input leaf) on a reverse-mode tape.</summary>
-internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pullback, Scatter<T>? scatter = null)
+internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pullback, Scatter<T>? scatter = null, FreshCotangent<T>? fresh = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     public Tape<T> Tape { get; } = tape;
@@ -24,6 +31,9 @@ internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pul
     public Pullback<T>? Pullback { get; } = pullback;
 
     public Scatter<T>? Scatter { get; } = scatter;
+
+    /// <summary>With <see cref="Scatter"/>: the input's cotangent made whole when it has none yet; null to scatter into zeros.</summary>
+    public FreshCotangent<T>? Fresh { get; } = fresh;
 
     /// <summary>An input of the differentiated function (recorded ops always have at least one input).</summary>
     public bool IsLeaf => Inputs.Length == 0;

@@ -42,9 +42,9 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         return alias;
     }
 
-    public void Record(Tensor<T> output, Tensor<T>[] inputs, Pullback<T>? pullback, Scatter<T>? scatter = null)
+    public void Record(Tensor<T> output, Tensor<T>[] inputs, Pullback<T>? pullback, Scatter<T>? scatter = null, FreshCotangent<T>? fresh = null)
     {
-        var node = new Node<T>(this, inputs, pullback, scatter);
+        var node = new Node<T>(this, inputs, pullback, scatter, fresh);
         output.Node = node;
         nodes.Add(node);
     }
@@ -77,7 +77,7 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 if (node.Scatter is { } scatter)
                 {
-                    if (Tracks(node.Inputs[0])) ScatterInto(node.Inputs[0], g, scatter, step);
+                    if (Tracks(node.Inputs[0])) ScatterInto(node.Inputs[0], g, scatter, node.Fresh, step);
                 }
                 else
                 {
@@ -182,9 +182,15 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
         step.Keep(target.Cotangent!);
     }
 
-    private static void ScatterInto(Tensor<T> input, Tensor<T> g, Scatter<T> scatter, TensorScope step)
+    private static void ScatterInto(Tensor<T> input, Tensor<T> g, Scatter<T> scatter, FreshCotangent<T>? fresh, TensorScope step)
     {
         var target = input.Node!;
+        if (target.Cotangent is null && fresh is not null)
+        {
+            target.Cotangent = step.Keep(fresh(g));
+            target.OwnsCotangent = true;
+            return;
+        }
         if (!target.OwnsCotangent) TakeOwnership(target, input.Shape, g.TangentCount);
         CotangentBuffers<T>.EnsureTangent(target.Cotangent!, g.TangentCount);
         scatter(g, target.Cotangent!);

@@ -77,18 +77,29 @@ public static partial class Ops
                 var products = MatMul(Reshape(t[0]!, new Shape(count, x.Length)), Reshape(x, new Shape(x.Length, 1)));
                 return Scale(Reshape(products, new Shape(count)), two);
             },
-            (g, full) => AddSquaredNormCotangent(x, g, full, two), "squared-norm");
+            (g, full) => SquaredNormCotangent(x, g, full, two, accumulate: true), "squared-norm",
+            g =>
+            {
+                // The first contribution to x's cotangent (weight decay's, in an inner step's backward pass): written
+                // whole, where scattering it would first zero x-sized buffers for every tangent.
+                var full = Tensor<T>.Uninitialized(x.Shape);
+                if (Math.Max(g.TangentCount, x.TangentCount) is > 0 and var count) full.Tangent = Tensor<T>.Uninitialized(x.Shape.Prepend(count));
+                SquaredNormCotangent(x, g, full, two, accumulate: false);
+                return full;
+            });
     }
 
     /// <summary>
-    /// full += 2g·x, and for each stacked tangent full.Tangentᵢ += 2(ġᵢ·x + g·ẋᵢ): the pullback of ‖x‖² added in
-    /// place, because its cotangent (2g·x) is as large as x — a parameter-sized temporary, and with tangents two more,
-    /// at the start of every backward pass through a weight-decay term.
+    /// full (+)= 2g·x, and for each stacked tangent full.Tangentᵢ (+)= 2(ġᵢ·x + g·ẋᵢ): the pullback of ‖x‖² added in
+    /// place (or, unless <paramref name="accumulate"/>, written), because its cotangent (2g·x) is as large as x — a
+    /// parameter-sized temporary, and with tangents two more, at the start of every backward pass through a
+    /// weight-decay term.
     /// </summary>
-    private static void AddSquaredNormCotangent<T>(Tensor<T> x, Tensor<T> g, Tensor<T> full, T two) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void SquaredNormCotangent<T>(Tensor<T> x, Tensor<T> g, Tensor<T> full, T two, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = two * g.Span[0];
-        Elementwise.MultiplyAdd(x.Buffer, scale, full.Buffer, full.Buffer, x.Length);
+        if (accumulate) Elementwise.MultiplyAdd(x.Buffer, scale, full.Buffer, full.Buffer, x.Length);
+        else Elementwise.Multiply(x.Buffer, scale, full.Buffer, x.Length);
         int count = Math.Max(g.TangentCount, x.TangentCount);
         if (count == 0) return;
         CotangentBuffers<T>.EnsureTangent(full, count);
@@ -101,9 +112,18 @@ public static partial class Ops
         Elementwise.BlockRuns(count, n, (i, within, run) =>
         {
             var t = target.AsSpan(i * n + within, run);
-            if (tg is not null) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(xs.AsSpan(within, run), two * tg.Span[i], t, t);
-            if (tx is not null) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(tx.Buffer.AsSpan(i * n + within, run), scale, t, t);
+            bool written = !accumulate;
+            if (tg is not null) AddOrWrite(xs.AsSpan(within, run), two * tg.Span[i], t, ref written);
+            if (tx is not null) AddOrWrite(tx.Buffer.AsSpan(i * n + within, run), scale, t, ref written);
         });
+    }
+
+    /// <summary>t += v·c, or t = v·c while <paramref name="overwrite"/> (then cleared): a first term writes, later ones add.</summary>
+    private static void AddOrWrite<T>(ReadOnlySpan<T> v, T c, Span<T> t, ref bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (overwrite) System.Numerics.Tensors.TensorPrimitives.Multiply(v, c, t);
+        else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(v, c, t, t);
+        overwrite = false;
     }
 
     private static Tensor<T> EqualMask<T>(Tensor<T> x, Tensor<T> reference) where T : unmanaged, IFloatingPointIeee754<T>

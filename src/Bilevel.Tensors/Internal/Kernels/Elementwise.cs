@@ -69,6 +69,12 @@ internal static class Elementwise
         => MemoryPass(length, (start, end) => System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<T>(
             x.AsSpan(start, end - start), alpha, addend.AsSpan(start, end - start), destination.AsSpan(start, end - start)));
 
+    /// <summary>destination = x·alpha over whole buffers of <paramref name="length"/> elements.</summary>
+    public static void Multiply<T>(NativeBuffer<T> x, T alpha, NativeBuffer<T> destination, int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => MemoryPass(length, (start, end) => System.Numerics.Tensors.TensorPrimitives.Multiply<T>(
+            x.AsSpan(start, end - start), alpha, destination.AsSpan(start, end - start)));
+
     /// <summary>destination = x + y over whole buffers of <paramref name="length"/> elements.</summary>
     public static void Add<T>(NativeBuffer<T> x, NativeBuffer<T> y, NativeBuffer<T> destination, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
