@@ -92,9 +92,8 @@ public static partial class Ops
                     int b = tw.Shape[0];
                     var z = Conv2dPrimitive(x, Reshape(tw, [b * g.O, g.C, g.Kh, g.Kw]), tb is null ? null : Reshape(tb, b * g.O), stride, padding);
                     sum = AddTangentSwapped(sum, Reshape(z, [g.N, b, g.O, g.Ho, g.Wo]));
-                    tb = null;
                 }
-                if (tb is not null)
+                else if (tb is not null)
                 {
                     int b = tb.Shape[0];
                     var lifted = Reshape(tb, [b, 1, g.O, 1, 1]);
