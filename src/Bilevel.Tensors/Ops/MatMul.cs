@@ -70,11 +70,11 @@ public static partial class Ops
             return SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape);
         if (Derivatives.ValuesWanted<T>(1)) AddGradientOfB(g.Span, a.Span, destination.Values, g.Shape, transposeA, transposeB);
         // The product rule, tangent by tangent: (Ġ with A) + (G with Ȧ).
-        for (int i = 0; i < tangents; i++)
+        Gemm.MultiplyEach(tangents, i =>
         {
             if (g.Tangent is { } tg) AddGradientOfB(tg.Span.Slice(i * g.Length, g.Length), a.Span, destination.Tangent(i), g.Shape, transposeA, transposeB);
             if (a.Tangent is { } ta) AddGradientOfB(g.Span, ta.Span.Slice(i * a.Length, a.Length), destination.Tangent(i), g.Shape, transposeA, transposeB);
-        }
+        });
         return null;
     }
 

@@ -19,13 +19,10 @@ internal static class BatchedGemm
         int count = batch.Length;
         var indexA = BroadcastIndex(batchA, batch);
         var indexB = BroadcastIndex(batchB, batch);
-        var sa = a.Span;
-        var sb = b.Span;
-        var sy = y.Span;
-        for (int i = 0; i < count; i++)
+        Gemm.MultiplyEach(count, i =>
             Gemm.Multiply(transposeA, transposeB, m, n, k, T.One,
-                sa.Slice(indexA[i] * m * k, m * k), lda, sb.Slice(indexB[i] * k * n, k * n), ldb,
-                T.Zero, sy.Slice(i * m * n, m * n), n);
+                a.Span.Slice(indexA[i] * m * k, m * k), lda, b.Span.Slice(indexB[i] * k * n, k * n), ldb,
+                T.Zero, y.Span.Slice(i * m * n, m * n), n));
     }
 
     /// <summary>For each batch index of the broadcast batch shape, the matching index into an operand's batch.</summary>

@@ -50,6 +50,29 @@ internal static unsafe class Gemm
         TensorEngine.ThreadCount > 1 && (long)m * n * k >= ParallelWork && Math.Max(m, n) >= 2 * MinPart;
 
     /// <summary>
+    /// Runs <paramref name="count"/> independent products, product(i) for each i, whose outputs do not overlap (one
+    /// per stacked tangent, one per batch index). When the engine's threads can share them out evenly (as many per
+    /// thread, or at least four each), the products themselves go side by side, each on one thread: one fork-join
+    /// for all of them, and no operand packed twice, where splitting each product would pay both once per product
+    /// and leave small ones (a 256×100×10 tangent of an MLP's last layer) on one thread. Otherwise they run in turn,
+    /// each split as usual. Which thread runs which product depends only on the count and the thread setting.
+    /// </summary>
+    public static void MultiplyEach(int count, Action<int> product)
+    {
+        int threads = TensorEngine.ThreadCount;
+        if (threads > 1 && count >= threads && (count % threads == 0 || count >= 4 * threads))
+        {
+            Parallelism.ForChunks(count, threads, (_, start, end) =>
+            {
+                using var oneThread = TensorEngine.LimitThreads(1);
+                for (int i = start; i < end; i++) product(i);
+            });
+            return;
+        }
+        for (int i = 0; i < count; i++) product(i);
+    }
+
+    /// <summary>
     /// A large product is split into blocks of rows or columns of C over <see cref="Parallelism"/>, each block one
     /// single-threaded OpenBLAS call (why OpenBLAS runs no threads of its own: <see cref="OpenBlas"/>).
     /// </summary>
