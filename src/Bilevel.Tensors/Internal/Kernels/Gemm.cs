@@ -52,24 +52,16 @@ internal static unsafe class Gemm
     /// <summary>
     /// Runs <paramref name="count"/> independent products, product(i) for each i, whose outputs do not overlap (one
     /// per stacked tangent, one per batch index). When the engine's threads can share them out evenly (as many per
-    /// thread, or at least four each), the products themselves go side by side, each on one thread: one fork-join
-    /// for all of them, and no operand packed twice, where splitting each product would pay both once per product
-    /// and leave small ones (a 256×100×10 tangent of an MLP's last layer) on one thread. Otherwise they run in turn,
-    /// each split as usual. Which thread runs which product depends only on the count and the thread setting.
+    /// thread, or at least four each), the products go side by side (<see cref="TensorEngine.RunSideBySide"/>), each
+    /// on one thread: one fork-join for all of them, and no operand packed twice, where splitting each product would
+    /// pay both once per product and leave small ones (a 256×100×10 tangent of an MLP's last layer) on one thread.
+    /// Otherwise they run in turn, each split as usual. Either way a product's bits depend only on the thread setting.
     /// </summary>
     public static void MultiplyEach(int count, Action<int> product)
     {
         int threads = TensorEngine.ThreadCount;
-        if (threads > 1 && count >= threads && (count % threads == 0 || count >= 4 * threads))
-        {
-            Parallelism.ForChunks(count, threads, (_, start, end) =>
-            {
-                using var oneThread = TensorEngine.LimitThreads(1);
-                for (int i = start; i < end; i++) product(i);
-            });
-            return;
-        }
-        for (int i = 0; i < count; i++) product(i);
+        bool evenly = count % threads == 0 || count >= 4 * threads;
+        TensorEngine.RunSideBySide(count, evenly ? threads : 1, product);
     }
 
     /// <summary>
