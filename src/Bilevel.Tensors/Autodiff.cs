@@ -69,6 +69,18 @@ public static class Autodiff
         }
     }
 
+    /// <summary>
+    /// Whether derivatives with respect to <paramref name="x"/> are being taken now: it carries tangents (forward
+    /// mode), or the tape recording on this thread tracks it (reverse mode). A function that computes its value
+    /// outside the engine (a black-box solver) checks this to refuse, where returning a constant would read as a zero
+    /// derivative.
+    /// </summary>
+    public static bool IsDifferentiated<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return x.Tangent is not null || (AutodiffMode.Recording && Tape<T>.Current is { } tape && tape.Tracks(x));
+    }
+
     /// <summary>Values of f and their directional derivatives along one tangent per input (same shapes as the inputs).</summary>
     public static (Tensor<T>[] Values, Tensor<T>[] Tangents) Jvp<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] primals, Tensor<T>[] tangents)
         where T : unmanaged, IFloatingPointIeee754<T>

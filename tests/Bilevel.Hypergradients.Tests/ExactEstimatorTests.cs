@@ -29,6 +29,24 @@ public sealed class ExactEstimatorTests
         Assert.InRange(Quadratic.RelativeError(estimate.Gradient.Span, Quadratic.Exact(problem, momentum)), 0, 1e-9);
     }
 
+    /// <summary>
+    /// Chunks of directions in rounds over threads: the first round waits for ∂f/∂θ, later chunks use it as they end;
+    /// N = 5 directions in chunks of 2 on 2 threads leave a second round of one. With no inner steps θ_T carries no
+    /// tangent and the estimate is ∂f/∂φ alone.
+    /// </summary>
+    [Theory]
+    [InlineData(15, 2, 2)]
+    [InlineData(15, 1, 3)]
+    [InlineData(15, 2, 1)]
+    [InlineData(0, 2, 2)]
+    public void ForwardUnrollingInChunksOverThreadsMatchesClosedForm(int steps, int chunkSize, int threads)
+    {
+        using var scope = TensorScope.Begin();
+        var problem = Quadratic.Problem(steps, Quadratic.Mu);
+        var estimate = new ForwardUnrolling(chunkSize, threads).Estimate(problem, Quadratic.PhiTensor(), 0);
+        Assert.InRange(Quadratic.RelativeError(estimate.Gradient.Span, Quadratic.Exact(problem, Quadratic.Mu)), 0, 1e-9);
+    }
+
     [Theory]
     [MemberData(nameof(Momenta))]
     public void TruncatedAtFullDepthAndCheckpointedEqualReverseUnrolling(double momentum)

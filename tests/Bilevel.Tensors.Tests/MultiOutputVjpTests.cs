@@ -75,4 +75,20 @@ public class MultiOutputVjpTests
         Assert.False(Autodiff.DependsOn(_ => constant, x));
         Assert.False(Autodiff.DependsOn(_ => Ops.Exp(constant), x));
     }
+
+    [Fact]
+    public void A_black_box_sees_whether_it_is_differentiated_in_either_mode()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor<double>.FromArray([1.5], 1);
+        var other = Tensor<double>.FromArray([2.0], 1);
+        bool reverse = false, reverseOther = true, forward = false;
+        Assert.False(Autodiff.IsDifferentiated(x));
+        Autodiff.Grad(v => { reverse = Autodiff.IsDifferentiated(v[0]); reverseOther = Autodiff.IsDifferentiated(other); return Ops.Sum(v[0]); }, x);
+        Autodiff.Jvp(v => { forward = Autodiff.IsDifferentiated(v[0]); return Ops.Sum(v[0]); }, [x], [x]);
+        Assert.True(reverse);
+        Assert.False(reverseOther);
+        Assert.True(forward);
+        Assert.False(Autodiff.IsDifferentiated(x));
+    }
 }

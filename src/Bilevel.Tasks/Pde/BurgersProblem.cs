@@ -20,9 +20,10 @@ public readonly record struct BurgersCoefficients(double Viscosity, double Advec
 /// <see cref="Hypergradients.Estimators.ZerothOrder"/>, whose Estimate calls EstimateBlackBox on that objective — and
 /// the finite-difference reference <see cref="CentralDifferences"/> run on it unchanged, in the outer loop, the
 /// two-phase schedule and the grid alike.</para>
-/// <para>The solver is not differentiable: forward-mode estimators (FGU, (FG)²U) are refused when φ carries a
-/// tangent, and the implicit ones (HF, Neumann, CG, KFAC) by <see cref="InnerLoss"/>. Reverse unrolling cannot be
-/// detected from here and would see ∂f/∂φ = 0: use fg2u-zo or the reference (<see cref="ApplicableEstimators"/>).</para>
+/// <para>The solver is not differentiable: the outer loss refuses to run while derivatives with respect to φ are
+/// taken (<see cref="Autodiff.IsDifferentiated{T}"/>: RGU, TRGU, FGU, (FG)²U), and the implicit estimators (HF,
+/// Neumann, CG, KFAC) are refused by <see cref="InnerLoss"/>: use fg2u-zo or the reference
+/// (<see cref="ApplicableEstimators"/>).</para>
 /// <para>Coefficients are clamped to the configured box ([minViscosity, maxViscosity], |c| ≤ maxAdvection) — the box
 /// the time step was validated for — so every evaluation is stable; h is flat outside it.</para>
 /// </remarks>
@@ -102,8 +103,8 @@ public sealed class BurgersProblem<T> : IBilevelProblem<T> where T : unmanaged, 
     public Tensor<T> OuterLoss(Tensor<T> theta, Tensor<T> phi, long outerStep)
     {
         ArgumentNullException.ThrowIfNull(phi);
-        if (phi.Tangent is not null)
-            throw new NotSupportedException("pde-burgers: the solver is a black box without derivatives; forward-mode estimators do not apply. Use fg2u-zo (or the fd-central reference).");
+        if (Autodiff.IsDifferentiated(phi))
+            throw new NotSupportedException("pde-burgers: the solver is a black box without derivatives; derivative-based estimators do not apply. Use fg2u-zo (or the fd-central reference).");
         return Tensor<T>.Scalar(T.CreateChecked(Misfit(Coefficients(phi))));
     }
 

@@ -94,6 +94,7 @@ public sealed class BurgersTests
         var phi = problem.InitialPhi();
         Assert.Throws<NotSupportedException>(() => new ForwardGradientUnrolling(2).Estimate(problem, phi, 0));
         Assert.Throws<NotSupportedException>(() => new HessianFree().Estimate(problem, phi, 0));
+        Assert.Throws<NotSupportedException>(() => new ReverseUnrolling().Estimate(problem, phi, 0));
     }
 
     [Theory]
