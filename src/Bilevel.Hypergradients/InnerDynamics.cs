@@ -23,6 +23,10 @@ public static class InnerDynamics
     public static InnerState<T> Start<T>(IBilevelProblem<T> problem, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
         => problem.Optimizer.Start(problem.InitialTheta(outerStep));
 
+    /// <summary>The state s_T after all T inner steps of outer step k from s₀; tangents of φ are propagated.</summary>
+    public static InnerState<T> Final<T>(IBilevelProblem<T> problem, Tensor<T> phi, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
+        => Run(problem, Start(problem, outerStep), phi, outerStep, 1, problem.UnrollSteps);
+
     /// <summary>
     /// Runs steps first..last from <paramref name="state"/>, which it disposes as it goes (it owns it). Only the
     /// current state is alive between steps, so memory does not grow with the number of steps; tangents carried by
@@ -52,7 +56,7 @@ public static class InnerDynamics
     public static Tensor<T> OuterObjective<T>(IBilevelProblem<T> problem, Tensor<T> phi, long outerStep) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int parts = OuterGradient.PartsOf(problem);
-        var final = Run(problem, Start(problem, outerStep), phi, outerStep, 1, problem.UnrollSteps);
+        var final = Final(problem, phi, outerStep);
         Tensor<T>? total = null;
         for (int part = 0; part < parts; part++)
         {

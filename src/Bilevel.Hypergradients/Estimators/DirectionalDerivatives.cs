@@ -32,14 +32,14 @@ internal static class DirectionalDerivatives
             var (value, dTheta, dPhi) = OuterGradient.Of(problem, Ops.Detach(ends[0]!), phi, outerStep);
             for (int c = 0; c < firstRound; c++)
             {
-                Project(ends[c]!.Tangent, dTheta, dPhi, directions, c * chunkSize, chunkSize, derivatives);
+                Project(ends[c]!.Tangent, dTheta, dPhi, directions, c, chunkSize, derivatives);
                 ends[c]!.Dispose();
             }
             TensorEngine.RunSideBySide(chunks - firstRound, threads, i =>
             {
                 int c = firstRound + i;
                 using var end = Unroll(problem, phi, outerStep, directions, c, chunkSize);
-                Project(end.Tangent, dTheta, dPhi, directions, c * chunkSize, chunkSize, derivatives);
+                Project(end.Tangent, dTheta, dPhi, directions, c, chunkSize, derivatives);
             });
             return (derivatives, value);
         }
@@ -53,28 +53,33 @@ internal static class DirectionalDerivatives
     private static Tensor<T> Unroll<T>(IBilevelProblem<T> problem, Tensor<T> phi, long outerStep, Tensor<T> directions, int chunk, int chunkSize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int start = chunk * chunkSize, length = Math.Min(chunkSize, directions.Shape[0] - start);
         using var scope = TensorScope.Begin();
-        var tangents = Ops.Slice(directions, 0, start, length);
-        var (ends, _) = Autodiff.JvpStacked(
-            p => [InnerDynamics.Run(problem, InnerDynamics.Start(problem, outerStep), p[0], outerStep, 1, problem.UnrollSteps).Theta], [phi], [tangents]);
+        var (ends, _) = Autodiff.JvpStacked(p => [InnerDynamics.Final(problem, p[0], outerStep).Theta], [phi], [ChunkOf(directions, chunk, chunkSize)]);
         return scope.Keep(ends[0]);
     }
 
     /// <summary>
-    /// derivatives[start + i] = ⟨∂f/∂θ, z_T,i⟩ + ⟨∂f/∂φ, v_start+i⟩ for the chunk's directions; z_T is absent (zero)
-    /// when θ_T does not depend on φ (no inner steps, or φ only in f).
+    /// derivatives[i] = ⟨∂f/∂θ, z_T,i⟩ + ⟨∂f/∂φ, v_i⟩ for chunk <paramref name="chunk"/>'s directions; z_T is absent
+    /// (zero) when θ_T does not depend on φ (no inner steps, or φ only in f).
     /// </summary>
-    private static void Project<T>(Tensor<T>? tangents, Tensor<T> dTheta, Tensor<T> dPhi, Tensor<T> directions, int start, int chunkSize, double[] derivatives)
+    private static void Project<T>(Tensor<T>? tangents, Tensor<T> dTheta, Tensor<T> dPhi, Tensor<T> directions, int chunk, int chunkSize, double[] derivatives)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int length = Math.Min(chunkSize, directions.Shape[0] - start);
         using var scope = TensorScope.Begin();
-        var d = Ops.MatMul(Ops.Slice(directions, 0, start, length), Ops.Reshape(dPhi, dPhi.Length, 1));
+        var v = ChunkOf(directions, chunk, chunkSize);
+        int length = v.Shape[0];
+        var d = Ops.MatMul(v, Ops.Reshape(dPhi, dPhi.Length, 1));
         if (tangents is not null)
             d = Ops.Add(d, Ops.MatMul(Ops.Reshape(tangents, length, dTheta.Length), Ops.Reshape(dTheta, dTheta.Length, 1)));
         var values = d.Span;
-        for (int i = 0; i < length; i++) derivatives[start + i] = double.CreateChecked(values[i]);
+        for (int i = 0; i < length; i++) derivatives[chunk * chunkSize + i] = double.CreateChecked(values[i]);
+    }
+
+    /// <summary>The rows of chunk <paramref name="chunk"/> (the last may be short): a view, not a copy.</summary>
+    private static Tensor<T> ChunkOf<T>(Tensor<T> directions, int chunk, int chunkSize) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int start = chunk * chunkSize;
+        return Ops.Slice(directions, 0, start, Math.Min(chunkSize, directions.Shape[0] - start));
     }
 
     /// <summary>Σ_i w·d_i v_i as a [N] tensor: the estimate, for weight w = 1/b (FG²U) or 1 (FGU's unit directions).</summary>

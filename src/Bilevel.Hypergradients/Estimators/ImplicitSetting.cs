@@ -18,7 +18,7 @@ internal sealed class ImplicitSetting<T> where T : unmanaged, IFloatingPointIeee
         this.problem = problem;
         this.outerStep = outerStep;
         Phi = phi;
-        var final = InnerDynamics.Run(problem, InnerDynamics.Start(problem, outerStep), phi, outerStep, 1, problem.UnrollSteps);
+        var final = InnerDynamics.Final(problem, phi, outerStep);
         Theta = final.Theta;
         // The outer loss's graph (activations of the whole validation set) dies before the Hessian products start,
         // so the peak is the larger of the two rather than their sum.

@@ -15,7 +15,7 @@ public sealed record HypercleaningReport(double TestAccuracy, double Precision, 
     public static HypercleaningReport Evaluate<T>(HypercleaningProblem<T> problem, Tensor<T> phi, long evaluationSeed = -1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var scope = TensorScope.Begin();
-        var final = InnerDynamics.Run(problem, InnerDynamics.Start(problem, evaluationSeed), phi, evaluationSeed, 1, problem.UnrollSteps);
+        var final = InnerDynamics.Final(problem, phi, evaluationSeed);
         var test = problem.Data.Test;
         var logits = problem.Model.Forward(final.Theta, test.FlatImageBatch<T>(Enumerable.Range(0, test.Count).ToArray()));
         int classes = logits.Shape[1], correct = 0;
