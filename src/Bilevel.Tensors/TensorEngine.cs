@@ -64,6 +64,34 @@ public static class TensorEngine
         });
     }
 
+    /// <summary>
+    /// As <see cref="RunSideBySide"/>, for items that evaluate one function on the same primal values and differ only
+    /// in the tangents they carry (chunks of forward-mode directions): items that run at the same time compute each
+    /// large primal product once between them, each a share of its rows, instead of each computing all of it. Items
+    /// run in rounds of <paramref name="threads"/>. A body must compute no large product of anything but the
+    /// function's values and tangents while it runs (use its results after, outside).
+    /// </summary>
+    public static void RunSharingPrimal(int count, int threads, Action<int> body)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (Math.Min(count, threads) <= 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        for (int first = 0; first < count; first += threads)
+        {
+            int round = Math.Min(threads, count - first);
+            int kernelThreads = Math.Max(1, ThreadCount / round);
+            PrimalSharing.RunItems(first, round, i =>
+            {
+                using var limit = LimitThreads(kernelThreads);
+                body(i);
+            });
+        }
+    }
+
     public readonly struct ThreadLimit : IDisposable
     {
         private readonly int previous;

@@ -1,3 +1,4 @@
+using Bilevel.Nn;
 using Bilevel.Hypergradients.Estimators;
 using Bilevel.Tensors;
 
@@ -49,6 +50,22 @@ public sealed class RandomizedEstimatorTests
         using (TensorEngine.LimitThreads(1)) serial = Estimate(1);
         // Each chunk's kernels get threads / threads = 1 engine thread, as the serial run's do, so the bits must match.
         using (TensorEngine.LimitThreads(threads)) sideBySide = Estimate(threads);
+        Assert.Equal(serial, sideBySide);
+    }
+
+    [Fact]
+    public void DirectionChunksSharingTheirPrimalProductsGiveTheSerialEstimate()
+    {
+        // An MLP whose layer products are large enough for the chunks side by side to compute them once between them
+        // (TensorEngine.RunSharingPrimal): the first layer's X·W and Xᵀ·G, values and weight gradients.
+        using var scope = TensorScope.Begin();
+        var problem = new HypercleaningProblem(new Mlp(64, 48, 4), new Shape(64), classes: 4, samples: 96, validation: 32,
+            l2: 1e-2, learningRate: 0.1, steps: 3);
+        double[] Estimate(int estimatorThreads) =>
+            new ForwardGradientUnrolling(4, chunkSize: 2, threads: estimatorThreads).Estimate(problem, problem.Phi(), outerStep: 3).Gradient.ToArray();
+        double[] serial, sideBySide;
+        using (TensorEngine.LimitThreads(1)) serial = Estimate(1);
+        using (TensorEngine.LimitThreads(2)) sideBySide = Estimate(2);
         Assert.Equal(serial, sideBySide);
     }
 

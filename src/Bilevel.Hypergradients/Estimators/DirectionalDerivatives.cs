@@ -9,8 +9,8 @@ namespace Bilevel.Hypergradients.Estimators;
 /// (z₀ = 0 since θ₀ does not depend on φ) to θ_T, and then d_i = ∂f/∂θ·z_T + ∂f/∂φ·v_i with f's gradient taken once
 /// by reverse mode: pushing the b tangents through f instead would cost b forward passes over the outer batch, which
 /// for hypercleaning's 1000 validation examples is 10 inner steps' worth of work per direction.
-/// Chunks are independent: they run on separate threads, or one after another when memory is short, and are
-/// assembled in a fixed order so the result does not depend on timing.
+/// Chunks are independent: they run on separate threads (computing their common primal products once between them),
+/// or one after another when memory is short, and are assembled in a fixed order so the result does not depend on timing.
 /// </summary>
 internal static class DirectionalDerivatives
 {
@@ -20,33 +20,28 @@ internal static class DirectionalDerivatives
         int count = directions.Shape[0];
         int chunks = (count + chunkSize - 1) / chunkSize;
         var derivatives = new double[count];
-        // The first round of chunks (those that run side by side) keep their θ_T and z_T until f's gradient, which
-        // needs θ_T, exists; it is then taken once, on all threads. Later chunks use it as soon as they end, so no
-        // more than one round's z_T is alive at once.
-        int firstRound = Math.Min(chunks, threads);
-        var ends = new Tensor<T>?[firstRound];
-        try
+        // Chunks run in rounds of as many as run side by side, sharing their primal products; each round's θ_T and
+        // z_T live until projected, so no more than one round's z_T is alive at once. f's gradient needs θ_T, so it
+        // is taken after the first round (on all threads), once.
+        (double Value, Tensor<T> DTheta, Tensor<T> DPhi)? outer = null;
+        using var scope = TensorScope.Begin();
+        for (int first = 0; first < chunks; first += threads)
         {
-            TensorEngine.RunSideBySide(firstRound, threads, c => ends[c] = Unroll(problem, phi, outerStep, directions, c, chunkSize));
-            using var scope = TensorScope.Begin();
-            var (value, dTheta, dPhi) = OuterGradient.Of(problem, Ops.Detach(ends[0]!), phi, outerStep);
-            for (int c = 0; c < firstRound; c++)
+            int round = Math.Min(threads, chunks - first);
+            var ends = new Tensor<T>?[round];
+            try
             {
-                Project(ends[c]!.Tangent, dTheta, dPhi, directions, c, chunkSize, derivatives);
-                ends[c]!.Dispose();
+                TensorEngine.RunSharingPrimal(round, threads, i => ends[i] = Unroll(problem, phi, outerStep, directions, first + i, chunkSize));
+                outer ??= OuterGradient.Of(problem, Ops.Detach(ends[0]!), phi, outerStep);
+                for (int i = 0; i < round; i++)
+                    Project(ends[i]!.Tangent, outer.Value.DTheta, outer.Value.DPhi, directions, first + i, chunkSize, derivatives);
             }
-            TensorEngine.RunSideBySide(chunks - firstRound, threads, i =>
+            finally
             {
-                int c = firstRound + i;
-                using var end = Unroll(problem, phi, outerStep, directions, c, chunkSize);
-                Project(end.Tangent, dTheta, dPhi, directions, c, chunkSize, derivatives);
-            });
-            return (derivatives, value);
+                foreach (var end in ends) end?.Dispose();
+            }
         }
-        finally
-        {
-            foreach (var end in ends) end?.Dispose();
-        }
+        return (derivatives, outer!.Value.Value);
     }
 
     /// <summary>θ_T carrying the tangents z_T of chunk <paramref name="chunk"/>'s directions; the caller owns it.</summary>

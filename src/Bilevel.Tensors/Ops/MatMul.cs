@@ -34,7 +34,9 @@ public static partial class Ops
         dims[^2] = m;
         dims[^1] = n;
         var y = Tensor<T>.Uninitialized(new Shape(dims));
-        BatchedGemm.Run(a, b, y, transposeA, transposeB, m, n, k, batchA, batchB, batch);
+        // Outside a tangent rule the operands are values of the function or of its cotangents, the same on every
+        // thread that evaluates it side by side with other tangents (see Gemm.Multiply).
+        BatchedGemm.Run(a, b, y, transposeA, transposeB, m, n, k, batchA, batchB, batch, primal: AutodiffMode.PropagatingTangents);
         return Derivatives.Attach(y, [a, b],
             t => TangentSum(y.Shape,
                 t[0] is { } ta ? MatMul(Derivatives.Lift(ta, y.Rank), b, transposeA, transposeB) : null,
@@ -68,23 +70,26 @@ public static partial class Ops
         int tangents = Math.Max(g.TangentCount, a.TangentCount);
         if (a.Rank != 2 || b.Rank != 2 || Derivatives.Destination<T>(1, tangents) is not { } destination)
             return SumTo(MatMulGradB(g, a, transposeA, transposeB), b.Shape);
-        if (Derivatives.ValuesWanted<T>(1)) AddGradientOfB(g.Span, a.Span, destination.Values, g.Shape, transposeA, transposeB);
+        if (Derivatives.ValuesWanted<T>(1)) AddGradientOfB(g.Span, a.Span, destination.Values, g.Shape, transposeA, transposeB, primal: true);
         // The product rule, tangent by tangent: (Ġ with A) + (G with Ȧ).
         Gemm.MultiplyEach(tangents, i =>
         {
-            if (g.Tangent is { } tg) AddGradientOfB(tg.Span.Slice(i * g.Length, g.Length), a.Span, destination.Tangent(i), g.Shape, transposeA, transposeB);
-            if (a.Tangent is { } ta) AddGradientOfB(g.Span, ta.Span.Slice(i * a.Length, a.Length), destination.Tangent(i), g.Shape, transposeA, transposeB);
+            if (g.Tangent is { } tg) AddGradientOfB(tg.Span.Slice(i * g.Length, g.Length), a.Span, destination.Tangent(i), g.Shape, transposeA, transposeB, primal: false);
+            if (a.Tangent is { } ta) AddGradientOfB(g.Span, ta.Span.Slice(i * a.Length, a.Length), destination.Tangent(i), g.Shape, transposeA, transposeB, primal: false);
         });
         return null;
     }
 
-    /// <summary>destination += B̄ for C = op(A)·op(B) with cotangent G [m, n] (MatMulGradB, accumulated by the GEMM).</summary>
-    private static void AddGradientOfB<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> a, Span<T> destination, Shape gShape, bool transposeA, bool transposeB)
+    /// <summary>
+    /// destination += B̄ for C = op(A)·op(B) with cotangent G [m, n] (MatMulGradB, accumulated by the GEMM);
+    /// <paramref name="primal"/> when G and A are values, not tangents (see <see cref="Gemm.Multiply{T}"/>).
+    /// </summary>
+    private static void AddGradientOfB<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> a, Span<T> destination, Shape gShape, bool transposeA, bool transposeB, bool primal)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = gShape[0], n = gShape[1], k = a.Length / m;
         int lda = transposeA ? m : k;
-        if (transposeB) Gemm.Multiply(true, transposeA, n, k, m, T.One, g, n, a, lda, T.One, destination, k);
-        else Gemm.Multiply(!transposeA, false, k, n, m, T.One, a, lda, g, n, T.One, destination, n);
+        if (transposeB) Gemm.Multiply(true, transposeA, n, k, m, T.One, g, n, a, lda, T.One, destination, k, primal);
+        else Gemm.Multiply(!transposeA, false, k, n, m, T.One, a, lda, g, n, T.One, destination, n, primal);
     }
 }

@@ -2,10 +2,14 @@ using System.Numerics;
 
 namespace Bilevel.Tensors.Internal.Kernels;
 
-/// <summary>Runs one GEMM per broadcast batch index, or a single GEMM when the batch folds into the rows of A.</summary>
+/// <summary>
+/// Runs one GEMM per broadcast batch index, or a single GEMM when the batch folds into the rows of A; that one as a
+/// shared product of primal values (see <see cref="Gemm.Multiply{T}"/>) when <c>primal</c>.
+/// </summary>
 internal static class BatchedGemm
 {
-    public static void Run<T>(Tensor<T> a, Tensor<T> b, Tensor<T> y, bool transposeA, bool transposeB, int m, int n, int k, Shape batchA, Shape batchB, Shape batch)
+    public static void Run<T>(Tensor<T> a, Tensor<T> b, Tensor<T> y, bool transposeA, bool transposeB, int m, int n, int k, Shape batchA, Shape batchB, Shape batch,
+        bool primal)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lda = transposeA ? m : k;
@@ -13,7 +17,7 @@ internal static class BatchedGemm
         if (batchB.Length == 1 && !transposeA && batchA == batch)
         {
             // [..., m, k]·[k, n]: the batch is just more rows of A.
-            Gemm.Multiply(false, transposeB, batch.Length * m, n, k, T.One, a.Span, k, b.Span, ldb, T.Zero, y.Span, n);
+            Gemm.Multiply(false, transposeB, batch.Length * m, n, k, T.One, a.Span, k, b.Span, ldb, T.Zero, y.Span, n, primal);
             return;
         }
         int count = batch.Length;

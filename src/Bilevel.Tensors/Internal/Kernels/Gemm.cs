@@ -19,21 +19,54 @@ internal static unsafe class Gemm
     /// <summary>
     /// C[m×n] = alpha·op(A)·op(B) + beta·C, all row-major; op(X) = Xᵀ when the flag is set. lda/ldb/ldc are row
     /// strides (elements). beta == 0 overwrites C without reading it (BLAS semantics); k == 0 or alpha == 0 gives
-    /// C = beta·C. T is float or double.
+    /// C = beta·C. T is float or double. <paramref name="primal"/>: A and B are primal values (an op's operands, a
+    /// weight's gradient), not tangents, so that where the caller is one of several threads evaluating the same
+    /// function side by side (<see cref="PrimalSharing"/>) a large product is computed once between them, each thread
+    /// a share of C's rows.
     /// </summary>
     public static void Multiply<T>(
         bool transposeA, bool transposeB, int m, int n, int k,
-        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, bool primal = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         GemmArguments.EnsureSupported<T>();
         GemmArguments.Validate(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (primal && PrimalSharing.Current is { } member && (long)m * n * k >= ParallelWork && m >= 2 * MinPart)
+        {
+            MultiplyShared(member, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
 
         // Empty products and alpha == 0 stay managed, where their BLAS semantics are spelled out; so do matrix-vector ones.
         if (UsesNativeBlas && m > 1 && n > 1 && k > 0 && alpha != T.Zero)
             MultiplyNative(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
             ManagedGemm.Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /// <summary>This thread's share of C's rows, the rest copied from the other members' C (<see cref="PrimalSharing"/>).</summary>
+    private static void MultiplyShared<T>(
+        PrimalSharing.Member member, bool transposeA, bool transposeB, int m, int n, int k,
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var shape = new PrimalSharing.ProductShape(m, n, k, transposeA, transposeB, lda, ldb, ldc, double.CreateTruncating(alpha), beta != T.Zero, sizeof(T));
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+        {
+            T* ap = pa, bp = pb, cp = pc;
+            int aLength = a.Length, bLength = b.Length;
+            member.Share(shape, (byte*)pc, m, n * sizeof(T), (long)ldc * sizeof(T), (start, end) =>
+            {
+                if (end == start) return;
+                // Rows of C are rows of op(A): row i of A starts at i·lda, or at i when A is stored transposed.
+                long aOffset = transposeA ? start : (long)start * lda;
+                var aRows = new ReadOnlySpan<T>(ap + aOffset, (int)(aLength - aOffset));
+                var cRows = new Span<T>(cp + (long)start * ldc, (int)((long)(end - start - 1) * ldc + n));
+                Multiply(transposeA, transposeB, end - start, n, k, alpha, aRows, lda, new ReadOnlySpan<T>(bp, bLength), ldb, beta, cRows, ldc);
+            });
+        }
     }
 
     /// <summary>
