@@ -50,7 +50,7 @@ internal static unsafe class Gemm
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var shape = new PrimalSharing.ProductShape(m, n, k, transposeA, transposeB, lda, ldb, ldc, double.CreateTruncating(alpha), beta != T.Zero, sizeof(T));
+        var shape = new SharedProduct(m, n, k, transposeA, transposeB, lda, ldb, ldc, double.CreateTruncating(alpha), beta != T.Zero, sizeof(T));
         fixed (T* pa = a)
         fixed (T* pb = b)
         fixed (T* pc = c)
@@ -154,4 +154,7 @@ internal static unsafe class Gemm
                 double.CreateTruncating(alpha), (double*)a, lda, (double*)b, ldb, double.CreateTruncating(beta), (double*)c, ldc);
         }
     }
+
+    /// <summary>What two threads' shared products must agree on (<see cref="PrimalSharing"/>).</summary>
+    private readonly record struct SharedProduct(int M, int N, int K, bool TransposeA, bool TransposeB, int Lda, int Ldb, int Ldc, double Alpha, bool Accumulates, int ElementSize);
 }

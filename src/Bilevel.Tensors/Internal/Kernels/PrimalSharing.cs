@@ -11,8 +11,8 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// </summary>
 /// <remarks>
 /// Products are matched by order: a member's n-th shared product is every other member's n-th, which holds because
-/// they run the same function and a primal computation never depends on the tangents. Each product's shape is
-/// compared as well, and a mismatch (a broken assumption, not an expected case) ends the sharing for all members,
+/// they run the same function and a primal computation never depends on the tangents. What each computes (the op
+/// and its shapes) is compared as well, and a mismatch (a broken assumption, not an expected case) ends the sharing for all members,
 /// who then compute every product alone. A member that has finished or failed leaves, and the others no longer wait
 /// for it. The members are those that joined before the first shared product; an item that starts later (its
 /// thread was busy) runs alone, so a member never waits for an item that has not started.
@@ -81,9 +81,6 @@ internal sealed unsafe class PrimalSharing
             return members ??= [.. joined];
     }
 
-    /// <summary>What must agree for two members' products to be the same one.</summary>
-    public readonly record struct ProductShape(int M, int N, int K, bool TransposeA, bool TransposeB, int Lda, int Ldb, int Ldc, double Alpha, bool Accumulates, int ElementSize);
-
     /// <summary>One item's side of the sharing; used by the item's own thread only, but for the fields others read.</summary>
     public sealed class Member(PrimalSharing group, int index)
     {
@@ -91,7 +88,7 @@ internal sealed unsafe class PrimalSharing
         private bool alone = index < 0;
         private long arrived = -1, computed = -1, copied = -1;
         private int left;
-        private ProductShape shape;
+        private object? key;
         private byte* output;
 
         private bool Left => Volatile.Read(ref left) != 0;
@@ -101,9 +98,11 @@ internal sealed unsafe class PrimalSharing
         /// <summary>
         /// Fills <paramref name="rows"/> rows of an output at <paramref name="c"/> (row stride <paramref name="strideBytes"/>,
         /// <paramref name="rowBytes"/> written per row): <paramref name="computeRows"/>(start, end) computes rows [start, end)
-        /// into this member's copy; the rest is copied from the other members' copies.
+        /// into this member's copy; the rest is copied from the other members' copies. <paramref name="work"/> says
+        /// what is computed (an op and its shapes): the members' must be equal.
         /// </summary>
-        public void Share(ProductShape product, byte* c, int rows, int rowBytes, long strideBytes, Action<int, int> computeRows)
+        public void Share<TKey>(TKey work, byte* c, int rows, int rowBytes, long strideBytes, Action<int, int> computeRows)
+            where TKey : struct, IEquatable<TKey>
         {
             if (alone)
             {
@@ -118,7 +117,7 @@ internal sealed unsafe class PrimalSharing
                 return;
             }
             long s = ++sequence;
-            shape = product;
+            key = work;
             output = c;
             Volatile.Write(ref arrived, s);
             var present = new List<Member>(all.Length);
@@ -130,7 +129,7 @@ internal sealed unsafe class PrimalSharing
                 while (Volatile.Read(ref other.arrived) != s && !other.Left) spinner.SpinOnce(sleep1Threshold: -1);
                 if (Volatile.Read(ref other.arrived) != s) continue;
                 present.Add(other);
-                agree &= other.shape == product;
+                agree &= other.key is TKey theirs && theirs.Equals(work);
             }
             if (!agree)
             {
