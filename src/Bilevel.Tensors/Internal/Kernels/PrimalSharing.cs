@@ -6,16 +6,16 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// Threads that evaluate one function on the same primal values side by side, each carrying its own chunk of
 /// forward-mode tangents (<see cref="TensorEngine.RunSharingPrimal"/>), compute each large primal product once
 /// between them: each computes a share of the output's rows into its own copy of the output, then copies the other
-/// shares from the others' copies. Without this every thread repeats the whole primal, which for (FG)²U's b = 8
-/// directions on two threads is a ninth of one thread's work done twice, and caps the speed-up near ×1.8.
+/// shares from the others' copies. Without this every thread repeats the whole primal: for (FG)²U's b = 8 directions
+/// on two threads, an eighth of one thread's work done twice, which capped the speed-up at ×1.78.
 /// </summary>
 /// <remarks>
 /// Products are matched by order: a member's n-th shared product is every other member's n-th, which holds because
 /// they run the same function and a primal computation never depends on the tangents. What each computes (the op
-/// and its shapes) is compared as well, and a mismatch (a broken assumption, not an expected case) ends the sharing for all members,
-/// who then compute every product alone. A member that has finished or failed leaves, and the others no longer wait
-/// for it. The members are those that joined before the first shared product; an item that starts later (its
-/// thread was busy) runs alone, so a member never waits for an item that has not started.
+/// and its shapes) is compared as well; a mismatch, a broken assumption rather than an expected case, ends the
+/// sharing for all members, who then compute every product alone. A member that has finished or failed leaves, and
+/// the others no longer wait for it. The members are those that joined before the first shared product; an item
+/// that starts later (its thread was busy) runs alone, so a member never waits for an item that has not started.
 /// </remarks>
 internal sealed unsafe class PrimalSharing
 {
@@ -59,7 +59,7 @@ internal sealed unsafe class PrimalSharing
     {
         lock (joined)
         {
-            var member = new Member(this, members is null ? joined.Count : -1);
+            var member = new Member(this, late: members is not null);
             if (members is null) joined.Add(member);
             return member;
         }
@@ -82,10 +82,10 @@ internal sealed unsafe class PrimalSharing
     }
 
     /// <summary>One item's side of the sharing; used by the item's own thread only, but for the fields others read.</summary>
-    public sealed class Member(PrimalSharing group, int index)
+    public sealed class Member(PrimalSharing group, bool late)
     {
         private long sequence;
-        private bool alone = index < 0;
+        private bool alone = late;
         private long arrived = -1, computed = -1, copied = -1;
         private int left;
         private object? key;
@@ -133,7 +133,7 @@ internal sealed unsafe class PrimalSharing
             }
             if (!agree)
             {
-                // Every present member sees the same shapes, so all of them stop sharing here.
+                // Every present member sees the same keys, so all of them stop sharing here.
                 alone = true;
                 Leave();
                 computeRows(0, rows);
