@@ -3,7 +3,7 @@ namespace Bilevel.Benchmarks.Estimators;
 /// <summary>(FG)²U's speed-up from 2 threads: the 1-thread variants against the main (FG)²U worker, calls interleaved.</summary>
 internal static class Fg2uScaling
 {
-    /// <summary>The variants after the 1-thread one (kernel split, cost split) are measured only where a call takes less than this.</summary>
+    /// <summary>The variants after the 1-thread one (kernel split, cost split, one core at a time) are measured only where a call takes less than this.</summary>
     private static readonly TimeSpan CheapCall = TimeSpan.FromSeconds(2);
 
     /// <summary>The 1-thread variants in their own fresh workers, interleaved with the main (FG)²U worker (still warm).</summary>
@@ -13,7 +13,7 @@ internal static class Fg2uScaling
         var workers = new List<WorkerProcess>();
         try
         {
-            var sides = new List<(string Label, int Directions, Side Side)> { ($"threads: 2 (directions split), {threads} engine threads", Variant.Directions, new Side(main, "")) };
+            var sides = new List<(string Label, int Directions, int? Core, Side Side)> { ($"threads: 2 (directions split), {threads} engine threads", Variant.Directions, null, new Side(main, "")) };
             foreach (var variant in variants)
             {
                 var worker = WorkerProcess.StartOurs(workload.Name, variant.Key, threads, out string? error);
@@ -25,14 +25,14 @@ internal static class Fg2uScaling
                 workers.Add(worker);
                 var side = new Side(worker, "");
                 side.WarmUp();
-                sides.Add((variant.Label, variant.Fg2uDirections, side));
+                sides.Add((variant.Label, variant.Fg2uDirections, variant.Core, side));
             }
             int reps = TimingPolicy.Repetitions(sides.Skip(1).Select(s => s.Side.MeanWarmupSeconds).DefaultIfEmpty(row.Ours).Max());
             for (int r = 0; r < reps; r++)
-                foreach (var (_, _, side) in sides) side.Time();
+                foreach (var (_, _, _, side) in sides) side.Time();
             // The 1-thread run first: the speed-ups are over it.
             return sides.Skip(1).Take(1).Concat(sides.Take(1)).Concat(sides.Skip(2))
-                .Select(s => new Scaling(workload.Name, s.Label, s.Directions, TimingPolicy.Median(s.Side.Seconds), TimingPolicy.Median(s.Side.CpuSeconds), reps)).ToList();
+                .Select(s => new Scaling(workload.Name, s.Label, s.Directions, TimingPolicy.Median(s.Side.Seconds), TimingPolicy.Median(s.Side.CpuSeconds), reps, s.Core)).ToList();
         }
         finally
         {

@@ -18,6 +18,7 @@ internal static class OurWorker
     {
         var parts = spec.Split('|');
         var variant = Variant.Find(parts[1]);
+        if (variant.Core is { } core) PinTo(core);
         TensorEngine.ThreadCount = variant.EngineThreads ?? threads;
         int width = BenchmarkEnvironment.ConvNetWidth();
         // Compile the estimator's code paths on a tiny instance first, so that the JIT's memory is not counted.
@@ -48,6 +49,20 @@ internal static class OurWorker
             output.Flush();
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Pins this process's main thread, which runs the calls of a one-thread variant, to core <paramref name="core"/>
+    /// (Linux's sched_setaffinity on the process id affects that thread alone).
+    /// </summary>
+    private static void PinTo(int core)
+    {
+        if (core >= Environment.ProcessorCount)
+            throw new ArgumentException($"core {core} does not exist: this machine has {Environment.ProcessorCount}");
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
+            Process.GetCurrentProcess().ProcessorAffinity = (nint)(1L << core);
+        else
+            throw new PlatformNotSupportedException("pinning a worker to a core needs Linux or Windows");
     }
 
     private static Call CallOurs(Workload workload, Func<IHypergradientEstimator> create, string? gradientPath = null)

@@ -6,8 +6,8 @@ namespace Bilevel.Benchmarks.Estimators;
 internal sealed record Row(string Task, string Estimator, double Ours, double OursCpu, double? Torch, double? TorchCpu, long PeakBytes,
     double? OursRssMib, double? TorchRssMib, double? RelativeError, int Reps, string? Error);
 
-/// <summary>One (FG)²U thread configuration on one task.</summary>
-internal sealed record Scaling(string Task, string Variant, int Directions, double Seconds, double CpuSeconds, int Reps);
+/// <summary>One (FG)²U thread configuration on one task; <paramref name="Core"/>: the core a one-thread run was pinned to.</summary>
+internal sealed record Scaling(string Task, string Variant, int Directions, double Seconds, double CpuSeconds, int Reps, int? Core = null);
 
 /// <summary>The benchmark's tables: time and memory per estimator, and (FG)²U's thread scaling.</summary>
 internal static class ResultsTable
@@ -49,7 +49,21 @@ internal static class ResultsTable
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Task,-14} {r.Variant,-50} {r.Seconds * 1e3,9:F1} ms  {speedUp}  cpu {r.CpuSeconds * 1e3,9:F1} ms  ({r.Reps} reps)"));
             }
             PrintCostSplit(group.ToList(), output);
+            PrintCoreSpeeds(group.ToList(), output);
         }
+    }
+
+    /// <summary>
+    /// From one thread on each core alone (t₀, t₁) and unpinned (t): the speed-up two threads can reach on these
+    /// cores. Halving the work between them is held to the slower core, 2t / max(t₀, t₁); only moving work to the
+    /// faster one as it frees up reaches t·(1/t₀ + 1/t₁). On equal cores both are ×2.
+    /// </summary>
+    private static void PrintCoreSpeeds(List<Scaling> group, TextWriter output)
+    {
+        if (group.FirstOrDefault(r => r.Core == 0) is not { } first || group.FirstOrDefault(r => r.Core == 1) is not { } second) return;
+        double single = group[0].Seconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{group[0].Task,-14} cores: one thread alone takes {first.Seconds * 1e3:F0} ms on core 0 and {second.Seconds * 1e3:F0} ms on core 1, so halving the work between them gives at most ×{2 * single / Math.Max(first.Seconds, second.Seconds):F2} and balancing it perfectly ×{single * (1 / first.Seconds + 1 / second.Seconds):F2}"));
     }
 
     /// <summary>

@@ -15,6 +15,9 @@ internal sealed record Variant(string Key, string Peer, string Label, int? Engin
     /// <summary>The directions an (FG)²U variant carries: <see cref="Directions"/> but for the cost-split variants.</summary>
     public int Fg2uDirections { get; init; } = Directions;
 
+    /// <summary>The core the worker's calls are pinned to; null: wherever the scheduler puts them.</summary>
+    public int? Core { get; init; }
+
     private const int TruncationK = 10;
     private const int ImplicitK = 10;
     private const double NeumannAlpha = 0.05;
@@ -41,6 +44,10 @@ internal sealed record Variant(string Key, string Peer, string Label, int? Engin
         // the directions split repeats.
         new("fg2u-b1", "fg2u", "threads: 1, 1 engine thread, b = 1", 1, () => new ForwardGradientUnrolling(1, threads: 1), false) { Fg2uDirections = 1 },
         new("fg2u-b4", "fg2u", "threads: 1, 1 engine thread, b = 4", 1, () => new ForwardGradientUnrolling(4, threads: 1), false) { Fg2uDirections = 4 },
+        // The same call on each core alone: this machine's two vCPUs at times run at different speeds, which bounds
+        // what two threads can gain whatever the code does.
+        new("fg2u-1-core0", "fg2u", "threads: 1, 1 engine thread, on core 0", 1, () => new ForwardGradientUnrolling(Directions, threads: 1), false) { Core = 0 },
+        new("fg2u-1-core1", "fg2u", "threads: 1, 1 engine thread, on core 1", 1, () => new ForwardGradientUnrolling(Directions, threads: 1), false) { Core = 1 },
     ];
 
     public static Variant Find(string key) => Estimators.Concat(Fg2uVariants).Single(v => v.Key == key);
