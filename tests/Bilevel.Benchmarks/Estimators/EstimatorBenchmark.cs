@@ -23,7 +23,7 @@ namespace Bilevel.Benchmarks.Estimators;
 /// <see cref="TimingPolicy"/>). PyTorch is timed with glibc keeping freed memory for reuse (bench_models.py's
 /// default) and, unless the caller set it, OMP_WAIT_POLICY=PASSIVE: with spinning OpenMP threads it was up to 20×
 /// slower on this loaded machine.</para>
-/// <para>Memory: peak RSS growth over one call after each side's warm-up (VmHWM after /proc/self/clear_refs;
+/// <para>Memory: peak RSS growth over a call after each side's warm-up, the median of 3 (VmHWM after /proc/self/clear_refs;
 /// <see cref="PeakRss"/>), each side's allocator having given its idle memory back first: PyTorch's with glibc
 /// trimmed and returning large blocks on free, ours after <see cref="TensorMemory.ReleaseIdle"/> and a full GC
 /// (<see cref="OurWorker"/>); plus ours' <see cref="Hypergradients.CostReport.PeakBytes"/> (tensor high-water mark

@@ -30,7 +30,7 @@ internal static class ResultsTable
             if (r.Error is not null) output.WriteLine($"    PyTorch failed: {r.Error}");
         }
         output.WriteLine("time, cpu: ours/PyTorch of the median wall time and of the median process CPU time per call. RSS: peak RSS growth over one call");
-        output.WriteLine("(VmHWM after clear_refs) on a call after the warm-up, idle memory given back first (ours: pool released; PyTorch: glibc trimmed, large blocks unmapped); ours peak:");
+        output.WriteLine("(VmHWM after clear_refs), the median over 3 calls after the warm-up, idle memory given back first (ours: pool released; PyTorch: glibc trimmed, large blocks unmapped); ours peak:");
         output.WriteLine("CostReport.PeakBytes, the tensor high-water mark, and its ratio to PyTorch's RSS. rel.err: ‖ours − torch‖/‖torch‖ of the hypergradient,");
         output.WriteLine("PyTorch's computed in float64 on the same inputs.");
     }
