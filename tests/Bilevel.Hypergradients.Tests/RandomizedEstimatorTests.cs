@@ -59,7 +59,7 @@ public sealed class RandomizedEstimatorTests
         // An MLP whose layer products are large enough for the chunks side by side to compute them once between them
         // (TensorEngine.RunSharingPrimal): the first layer's X·W and Xᵀ·G, values and weight gradients.
         using var scope = TensorScope.Begin();
-        var problem = new HypercleaningProblem(new Mlp(64, 48, 4), new Shape(64), classes: 4, samples: 96, validation: 32,
+        var problem = new HypercleaningProblem(new Mlp(256, 128, 4), new Shape(256), classes: 4, samples: 128, validation: 32,
             l2: 1e-2, learningRate: 0.1, steps: 3);
         double[] Estimate(int estimatorThreads) =>
             new ForwardGradientUnrolling(4, chunkSize: 2, threads: estimatorThreads).Estimate(problem, problem.Phi(), outerStep: 3).Gradient.ToArray();

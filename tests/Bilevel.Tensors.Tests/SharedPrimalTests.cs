@@ -9,7 +9,8 @@ namespace Bilevel.Tensors.Tests;
 /// </summary>
 public class SharedPrimalTests
 {
-    private const int M = 128, N = 96, K = 80;
+    // Large enough to be shared: at least 2²² multiply-adds.
+    private const int M = 256, N = 160, K = 128;
 
     [Theory]
     [InlineData(false, 0.0)]
@@ -62,10 +63,10 @@ public class SharedPrimalTests
     [Fact]
     public void ItemsWhoseProductsDifferStopSharingAndComputeAlone()
     {
-        // Item 1's second product has another shape: from there both compute alone, and nobody waits forever.
+        // Item 1's second product has twice the inner dimension: from there both compute alone, and nobody waits forever.
         using var limit = TensorEngine.LimitThreads(2);
-        var a = Values(M * K, 1);
-        var b = Values(K * N, 3);
+        var a = new[] { Values(M * K, 1), Values(M * 2 * K, 2) };
+        var b = new[] { Values(K * N, 3), Values(2 * K * N, 4) };
         var results = new double[2][][];
         using var bothStarted = new Barrier(2);
         TensorEngine.RunSharingPrimal(2, 2, i =>
@@ -74,15 +75,36 @@ public class SharedPrimalTests
             results[i] = new double[3][];
             for (int p = 0; p < 3; p++)
             {
-                int rows = i == 1 && p == 1 ? M / 2 : M;
-                results[i][p] = new double[rows * N];
-                Gemm.Multiply(false, false, rows, N, K, 1.0, a, K, b, N, 0.0, results[i][p], N, primal: true);
+                int shape = i == 1 && p == 1 ? 1 : 0, k = (shape + 1) * K;
+                results[i][p] = new double[M * N];
+                Gemm.Multiply(false, false, M, N, k, 1.0, a[shape], k, b[shape], N, 0.0, results[i][p], N, primal: true);
             }
         });
-        var full = Product(a, b, M, N, K);
         for (int i = 0; i < 2; i++)
             for (int p = 0; p < 3; p++)
-                Assert.Equal(i == 1 && p == 1 ? full[..(M / 2 * N)] : full, results[i][p]);
+            {
+                int shape = i == 1 && p == 1 ? 1 : 0;
+                Assert.Equal(Product(a[shape], b[shape], M, N, (shape + 1) * K), results[i][p]);
+            }
+    }
+
+    [Fact]
+    public void SmallProductsAreNotShared()
+    {
+        // Below 2²² multiply-adds the threads would wait for each other longer than half a product takes.
+        using var limit = TensorEngine.LimitThreads(2);
+        const int m = 128, n = 96, k = 80;
+        var a = new[] { Values(m * k, 1), Values(m * k, 2) };
+        var b = Values(k * n, 3);
+        var results = new double[2][];
+        using var bothStarted = new Barrier(2);
+        TensorEngine.RunSharingPrimal(2, 2, i =>
+        {
+            Assert.True(bothStarted.SignalAndWait(TimeSpan.FromSeconds(10)));
+            results[i] = new double[m * n];
+            Gemm.Multiply(false, false, m, n, k, 1.0, a[i], k, b, n, 0.0, results[i], n, primal: true);
+        });
+        for (int i = 0; i < 2; i++) Assert.Equal(Product(a[i], b, m, n, k), results[i]);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ internal static unsafe class Gemm
     {
         GemmArguments.EnsureSupported<T>();
         GemmArguments.Validate(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
-        if (primal && PrimalSharing.Current is { } member && (long)m * n * k >= ParallelWork && m >= 2 * MinPart)
+        if (primal && PrimalSharing.Current is { } member && (long)m * n * k >= SharedWork && m >= 2 * MinPart)
         {
             MultiplyShared(member, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
@@ -74,6 +74,14 @@ internal static unsafe class Gemm
     /// handing half of it to a second thread costs more than it saves.
     /// </summary>
     private const long ParallelWork = 64L * 64 * 64;
+
+    /// <summary>
+    /// Below this many multiply-adds (about 40 µs on one core) a primal product is not shared: the threads meet at
+    /// every shared product, and the meeting costs the drift between them since the last one, more than half of a
+    /// small product saves. Hypercleaning's first-layer products (2·10⁷) are shared; a ConvNet's last linear layer's
+    /// (100×10×288) were, and condensation's two threads then waited at every inner step for nothing.
+    /// </summary>
+    private const long SharedWork = 1L << 22;
 
     /// <summary>A part of a split product has at least this many rows or columns: a multiple of the sgemm/dgemm micro-kernels' tiles.</summary>
     private const int MinPart = 32;
