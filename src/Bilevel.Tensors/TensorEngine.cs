@@ -48,20 +48,9 @@ public static class TensorEngine
     /// </summary>
     public static void RunSideBySide(int count, int threads, Action<int> body)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (RanInOrder(count, threads, body)) return;
         int sideBySide = Math.Min(count, threads);
-        if (sideBySide <= 1)
-        {
-            for (int i = 0; i < count; i++) body(i);
-            return;
-        }
-        int kernelThreads = Math.Max(1, ThreadCount / sideBySide);
-        KernelThreads.Run(count, sideBySide, i =>
-        {
-            using var limit = LimitThreads(kernelThreads);
-            body(i);
-        });
+        KernelThreads.Run(count, sideBySide, WithKernelShare(sideBySide, body));
     }
 
     /// <summary>
@@ -73,23 +62,33 @@ public static class TensorEngine
     /// </summary>
     public static void RunSharingPrimal(int count, int threads, Action<int> body)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        if (Math.Min(count, threads) <= 1)
-        {
-            for (int i = 0; i < count; i++) body(i);
-            return;
-        }
+        if (RanInOrder(count, threads, body)) return;
         for (int first = 0; first < count; first += threads)
         {
             int round = Math.Min(threads, count - first);
-            int kernelThreads = Math.Max(1, ThreadCount / round);
-            PrimalSharing.RunItems(first, round, i =>
-            {
-                using var limit = LimitThreads(kernelThreads);
-                body(i);
-            });
+            PrimalSharing.RunItems(first, round, WithKernelShare(round, body));
         }
+    }
+
+    /// <summary>Checks the arguments of a side-by-side run; with one thread or one item, runs the items in order on the caller and returns true.</summary>
+    private static bool RanInOrder(int count, int threads, Action<int> body)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (Math.Min(count, threads) > 1) return false;
+        for (int i = 0; i < count; i++) body(i);
+        return true;
+    }
+
+    /// <summary><paramref name="body"/> with its kernels limited to an equal share (at least 1) of the caller's <see cref="ThreadCount"/> among <paramref name="sideBySide"/> items.</summary>
+    private static Action<int> WithKernelShare(int sideBySide, Action<int> body)
+    {
+        int kernelThreads = Math.Max(1, ThreadCount / sideBySide);
+        return i =>
+        {
+            using var limit = LimitThreads(kernelThreads);
+            body(i);
+        };
     }
 
     public readonly struct ThreadLimit : IDisposable

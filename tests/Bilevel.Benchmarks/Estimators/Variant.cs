@@ -38,17 +38,20 @@ internal sealed record Variant(string Key, string Peer, string Label, int? Engin
     /// <summary>(FG)²U on one thread, timed against the main (FG)²U row (directions split over 2 threads); the first is the baseline.</summary>
     public static IReadOnlyList<Variant> Fg2uVariants { get; } =
     [
-        new("fg2u-1", "fg2u", "threads: 1, 1 engine thread", 1, () => new ForwardGradientUnrolling(Directions, threads: 1), false),
-        new("fg2u-k", "fg2u", "threads: 1, 2 engine threads (kernels split)", 2, () => new ForwardGradientUnrolling(Directions, threads: 1), false),
+        new("fg2u-1", "fg2u", "threads: 1, 1 engine thread", 1, OnOneThread(Directions), false),
+        new("fg2u-k", "fg2u", "threads: 1, 2 engine threads (kernels split)", 2, OnOneThread(Directions), false),
         // Fewer directions on one thread split a call's cost into its primal and its per-direction parts: what
         // the directions split repeats.
-        new("fg2u-b1", "fg2u", "threads: 1, 1 engine thread, b = 1", 1, () => new ForwardGradientUnrolling(1, threads: 1), false) { Fg2uDirections = 1 },
-        new("fg2u-b4", "fg2u", "threads: 1, 1 engine thread, b = 4", 1, () => new ForwardGradientUnrolling(4, threads: 1), false) { Fg2uDirections = 4 },
+        new("fg2u-b1", "fg2u", "threads: 1, 1 engine thread, b = 1", 1, OnOneThread(1), false) { Fg2uDirections = 1 },
+        new("fg2u-b4", "fg2u", "threads: 1, 1 engine thread, b = 4", 1, OnOneThread(4), false) { Fg2uDirections = 4 },
         // The same call on each core alone: this machine's two vCPUs at times run at different speeds, which bounds
         // what two threads can gain whatever the code does.
-        new("fg2u-1-core0", "fg2u", "threads: 1, 1 engine thread, on core 0", 1, () => new ForwardGradientUnrolling(Directions, threads: 1), false) { Core = 0 },
-        new("fg2u-1-core1", "fg2u", "threads: 1, 1 engine thread, on core 1", 1, () => new ForwardGradientUnrolling(Directions, threads: 1), false) { Core = 1 },
+        new("fg2u-1-core0", "fg2u", "threads: 1, 1 engine thread, on core 0", 1, OnOneThread(Directions), false) { Core = 0 },
+        new("fg2u-1-core1", "fg2u", "threads: 1, 1 engine thread, on core 1", 1, OnOneThread(Directions), false) { Core = 1 },
     ];
+
+    /// <summary>(FG)²U with <paramref name="directions"/> directions carried by one trajectory (no directions split).</summary>
+    private static Func<IHypergradientEstimator> OnOneThread(int directions) => () => new ForwardGradientUnrolling(directions, threads: 1);
 
     public static Variant Find(string key) => Estimators.Concat(Fg2uVariants).Single(v => v.Key == key);
 }

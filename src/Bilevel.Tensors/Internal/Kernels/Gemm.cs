@@ -60,8 +60,7 @@ internal static unsafe class Gemm
             member.Share(shape, (byte*)pc, m, n * sizeof(T), (long)ldc * sizeof(T), (start, end) =>
             {
                 if (end == start) return;
-                // Rows of C are rows of op(A): row i of A starts at i·lda, or at i when A is stored transposed.
-                long aOffset = transposeA ? start : (long)start * lda;
+                long aOffset = RowOffset(transposeA, start, lda);
                 var aRows = new ReadOnlySpan<T>(ap + aOffset, (int)(aLength - aOffset));
                 var cRows = new Span<T>(cp + (long)start * ldc, (int)((long)(end - start - 1) * ldc + n));
                 Multiply(transposeA, transposeB, end - start, n, k, alpha, aRows, lda, new ReadOnlySpan<T>(bp, bLength), ldb, beta, cRows, ldc);
@@ -129,21 +128,26 @@ internal static unsafe class Gemm
             T* ap = pa, bp = pb, cp = pc;
             Parallelism.For(extent, MinPart, (start, end) =>
             {
-                // Rows of C are rows of op(A); columns of C are columns of op(B). Row-major: a row of X starts at
-                // i·ldx, a column at i; op(X) = Xᵀ swaps the two.
+                // Rows of C are rows of op(A); columns of C are columns of op(B), which start where rows of op(Bᵀ) do.
                 if (splitRows)
                 {
-                    var aPart = ap + (transposeA ? start : (long)start * lda);
+                    var aPart = ap + RowOffset(transposeA, start, lda);
                     NativeProduct(transposeA, transposeB, end - start, n, k, alpha, aPart, lda, bp, ldb, beta, cp + (long)start * ldc, ldc);
                 }
                 else
                 {
-                    var bPart = bp + (transposeB ? (long)start * ldb : start);
+                    var bPart = bp + RowOffset(!transposeB, start, ldb);
                     NativeProduct(transposeA, transposeB, m, end - start, k, alpha, ap, lda, bPart, ldb, beta, cp + start, ldc);
                 }
             });
         }
     }
+
+    /// <summary>
+    /// Where row <paramref name="row"/> of op(X) starts in row-major X of row stride <paramref name="ld"/>: at row·ld,
+    /// or at row when op(X) = Xᵀ (a row of Xᵀ is a column of X).
+    /// </summary>
+    private static long RowOffset(bool transposed, int row, int ld) => transposed ? row : (long)row * ld;
 
     private static void NativeProduct<T>(
         bool transposeA, bool transposeB, int m, int n, int k,

@@ -125,9 +125,7 @@ internal sealed unsafe class PrimalSharing
             foreach (var other in all)
             {
                 if (other == this) { present.Add(this); continue; }
-                var spinner = new SpinWait();
-                while (Volatile.Read(ref other.arrived) != s && !other.Left) spinner.SpinOnce(sleep1Threshold: -1);
-                if (Volatile.Read(ref other.arrived) != s) continue;
+                if (!Reached(other, ref other.arrived, s)) continue;
                 present.Add(other);
                 agree &= other.key is TKey theirs && theirs.Equals(work);
             }
