@@ -5,7 +5,7 @@ namespace Bilevel.Tensors.Tests;
 
 /// <summary>
 /// TensorEngine.RunSharingPrimal: items that evaluate one function with different tangents compute each large primal
-/// product once between them, each a share of its rows, and give what they give alone.
+/// product once between them, each the parts it claims, and give what they give alone.
 /// </summary>
 public class SharedPrimalTests
 {
@@ -16,10 +16,10 @@ public class SharedPrimalTests
     [InlineData(false, 0.0)]
     [InlineData(true, 0.0)]
     [InlineData(false, 1.0)]
-    public void APrimalProductIsComputedOnceBetweenTheItemsEachASliceOfRows(bool transposeA, double beta)
+    public void EachPartOfAPrimalProductIsComputedByOneItemAndCopiedByTheOther(bool transposeA, double beta)
     {
-        // The items break the contract on purpose (same shapes, different A), which shows who computed which rows:
-        // both get item 0's product in the first half of the rows and item 1's in the second.
+        // The items break the contract on purpose (same shapes, different A), which shows who computed which part:
+        // 5.2·10⁶ multiply-adds make two parts of 128 rows, each of which both items get from the same item.
         using var limit = TensorEngine.LimitThreads(2);
         var a = new[] { Values(M * K, 1), Values(M * K, 2) };
         var b = Values(K * N, 3);
@@ -40,9 +40,64 @@ public class SharedPrimalTests
             Gemm.Multiply(transposeA, false, M, N, K, 1.0, ai, transposeA ? M : K, b, N, beta, c, N);
             return c;
         }).ToArray();
-        var expected = alone[0][..(M / 2 * N)].Concat(alone[1][(M / 2 * N)..]).ToArray();
+        Assert.Equal(results[0], results[1]);
+        foreach (var part in new[] { 0..(M / 2 * N), (M / 2 * N)..(M * N) })
+            Assert.Contains(alone, whole => whole[part].SequenceEqual(results[0][part]));
+    }
+
+    [Theory]
+    [InlineData(M, N)]
+    [InlineData(64, 512)]
+    public void AnItemThatArrivesLateCopiesEveryPartFromTheOneAhead(int m, int n)
+    {
+        // Item 0 does not wait for item 1 to arrive: it computes every part (of rows, or of columns for the wide
+        // product) while item 1 sleeps, and item 1 copies them all, so both get item 0's product, to the bit.
+        using var limit = TensorEngine.LimitThreads(2);
+        var a = new[] { Values(m * K, 1), Values(m * K, 2) };
+        var b = Values(K * n, 3);
+        var results = new double[2][];
+        using var bothStarted = new Barrier(2);
+        TensorEngine.RunSharingPrimal(2, 2, i =>
+        {
+            Assert.True(bothStarted.SignalAndWait(TimeSpan.FromSeconds(10)));
+            if (i == 1) Thread.Sleep(500);
+            results[i] = new double[m * n];
+            Gemm.Multiply(false, false, m, n, K, 1.0, a[i], K, b, n, 0.0, results[i], n, primal: true);
+        });
+        var expected = Product(a[0], b, m, n, K);
         Assert.Equal(expected, results[0]);
         Assert.Equal(expected, results[1]);
+    }
+
+    [Fact]
+    public async Task ManyProductsInARowWithOneItemAlwaysBehindNeitherHangNorMixUp()
+    {
+        // Item 1 does extra work before each product, so item 0 arrives first every time, finishes each product
+        // alone but for item 1's copying, and may be through the next before item 1 looks: the case in which
+        // waiting for the other's "copied" mark to equal (not reach) a product's number hung both.
+        const int products = 200;
+        using var limit = TensorEngine.LimitThreads(2);
+        var a = Values(M * K, 1);
+        var b = Values(K * N, 3);
+        var expected = Product(a, b, M, N, K);
+        var mismatches = new int[2];
+        using var bothStarted = new Barrier(2);
+        var run = Task.Run(() => TensorEngine.RunSharingPrimal(2, 2, i =>
+        {
+            Assert.True(bothStarted.SignalAndWait(TimeSpan.FromSeconds(10)));
+            var c = new double[M * N];
+            for (int p = 0; p < products; p++)
+            {
+                if (i == 1) Thread.SpinWait(20_000);
+                Gemm.Multiply(false, false, M, N, K, 1.0, a, K, b, N, 0.0, c, N, primal: true);
+                if (!c.AsSpan().SequenceEqual(expected)) mismatches[i]++;
+                Array.Clear(c);
+            }
+        }));
+        bool finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))) == run;
+        Assert.True(finished, "the items did not finish within 60 s");
+        await run;
+        Assert.Equal([0, 0], mismatches);
     }
 
     [Fact]

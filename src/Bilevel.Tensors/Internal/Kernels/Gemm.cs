@@ -44,29 +44,55 @@ internal static unsafe class Gemm
             ManagedGemm.Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    /// <summary>This thread's share of C's rows, the rest copied from the other members' C (<see cref="PrimalSharing"/>).</summary>
+    /// <summary>
+    /// The parts of C this thread claims, the rest copied from the other members' C (<see cref="PrimalSharing"/>).
+    /// C is cut along its longer side, as <see cref="MultiplyNative"/> splits it over threads.
+    /// </summary>
     private static void MultiplyShared<T>(
         PrimalSharing.Member member, bool transposeA, bool transposeB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var shape = new SharedProduct(m, n, k, transposeA, transposeB, lda, ldb, ldc, double.CreateTruncating(alpha), beta != T.Zero, sizeof(T));
+        bool splitRows = m >= n;
+        var layout = new SharedLayout(m, n * sizeof(T), (long)ldc * sizeof(T), sizeof(T), !splitRows, SharedParts(m, n, k));
         fixed (T* pa = a)
         fixed (T* pb = b)
         fixed (T* pc = c)
         {
             T* ap = pa, bp = pb, cp = pc;
-            int aLength = a.Length, bLength = b.Length;
-            member.Share(shape, (byte*)pc, m, n * sizeof(T), (long)ldc * sizeof(T), (start, end) =>
+            int aLength = a.Length, bLength = b.Length, cLength = c.Length;
+            member.Share(shape, (byte*)pc, layout, (start, end) =>
             {
                 if (end == start) return;
-                long aOffset = RowOffset(transposeA, start, lda);
-                var aRows = new ReadOnlySpan<T>(ap + aOffset, (int)(aLength - aOffset));
-                var cRows = new Span<T>(cp + (long)start * ldc, (int)((long)(end - start - 1) * ldc + n));
-                Multiply(transposeA, transposeB, end - start, n, k, alpha, aRows, lda, new ReadOnlySpan<T>(bp, bLength), ldb, beta, cRows, ldc);
+                // Rows of C are rows of op(A); columns of C are columns of op(B), which start where rows of op(Bᵀ) do.
+                long aOffset = splitRows ? RowOffset(transposeA, start, lda) : 0;
+                long bOffset = splitRows ? 0 : RowOffset(!transposeB, start, ldb);
+                long cOffset = splitRows ? (long)start * ldc : start;
+                var aPart = new ReadOnlySpan<T>(ap + aOffset, (int)(aLength - aOffset));
+                var bPart = new ReadOnlySpan<T>(bp + bOffset, (int)(bLength - bOffset));
+                var cPart = new Span<T>(cp + cOffset, (int)(cLength - cOffset));
+                Multiply(transposeA, transposeB, splitRows ? end - start : m, splitRows ? n : end - start, k, alpha, aPart, lda, bPart, ldb, beta, cPart, ldc);
             });
         }
     }
+
+    /// <summary>
+    /// How many parts a shared m×n×k product is cut into: as many as <see cref="PrimalSharing.MaxParts"/>, so that a
+    /// thread that arrives first has parts to compute until the others join, but each of at least
+    /// <see cref="SharedPartWork"/> multiply-adds and <see cref="MinPart"/> rows or columns.
+    /// </summary>
+    private static int SharedParts(int m, int n, int k)
+    {
+        long byWork = (long)m * n * k / SharedPartWork, byExtent = Math.Max(m, n) / MinPart;
+        return (int)Math.Clamp(Math.Min(byWork, byExtent), 2, PrimalSharing.MaxParts);
+    }
+
+    /// <summary>
+    /// The least work of one part of a shared product, 2²¹ multiply-adds: each part packs the whole of the operand it
+    /// does not cut (hypercleaning's 100×784 inputs for a 100×32×784 part), a few per cent of a part this size.
+    /// </summary>
+    private const long SharedPartWork = 1L << 21;
 
     /// <summary>
     /// Below this many multiply-adds a product runs on one thread: OpenBLAS 0.3.21's own threshold (64³), under which

@@ -5,20 +5,31 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// <summary>
 /// Threads that evaluate one function on the same primal values side by side, each carrying its own chunk of
 /// forward-mode tangents (<see cref="TensorEngine.RunSharingPrimal"/>), compute each large primal product once
-/// between them: each computes a share of the output's rows into its own copy of the output, then copies the other
-/// shares from the others' copies. Without this every thread repeats the whole primal: for (FG)²U's b = 8 directions
-/// on two threads, an eighth of one thread's work done twice, which capped the speed-up at ×1.78.
+/// between them: the output is cut into parts (blocks of rows or of columns), each thread claims parts one at a time
+/// and computes them into its own copy of the output, then copies the parts the others computed from theirs.
+/// Without this every thread repeats the whole primal: for (FG)²U's b = 8 directions on two threads, an eighth of
+/// one thread's work done twice, which capped the speed-up at ×1.78.
 /// </summary>
 /// <remarks>
+/// Claiming parts rather than taking a fixed share means that a thread never waits for another to arrive: the
+/// threads drift apart between products (hypercleaning's two drifted by 0.2–0.3 ms on average between products
+/// 2.8 ms apart, for 33–65 ms of waiting per 300 ms call with fixed halves), and the one that arrives first computes
+/// parts until the other joins in. It still waits at the end of the product until the others have copied its parts.
+/// Which thread computes a part does not change its bits: the parts are fixed by the product's shape alone.
+/// <para>
 /// Products are matched by order: a member's n-th shared product is every other member's n-th, which holds because
 /// they run the same function and a primal computation never depends on the tangents. What each computes (the op
-/// and its shapes) is compared as well; a mismatch, a broken assumption rather than an expected case, ends the
-/// sharing for all members, who then compute every product alone. A member that has finished or failed leaves, and
-/// the others no longer wait for it. The members are those that joined before the first shared product; an item
-/// that starts later (its thread was busy) runs alone, so a member never waits for an item that has not started.
+/// and its shapes) is compared as well; a member that finds a mismatch, a broken assumption rather than an expected
+/// case, stops sharing and computes every product alone, and the others no longer wait for it. So does a member
+/// that has finished or failed. The members are those that joined before the first shared product; an item that
+/// starts later (its thread was busy) runs alone, so a member never waits for an item that has not started.
+/// </para>
 /// </remarks>
 internal sealed unsafe class PrimalSharing
 {
+    /// <summary>The most parts a shared product is cut into.</summary>
+    public const int MaxParts = 8;
+
     /// <summary>How long the first shared product waits for the other items to start (a kernel worker's wake-up).</summary>
     private const int JoinWaitMicroseconds = 2000;
 
@@ -29,6 +40,12 @@ internal sealed unsafe class PrimalSharing
     private readonly int expected;
     private readonly List<Member> joined = [];
     private Member[]? members;
+
+    // The product in progress (there is one at a time: no member starts the next before all have copied this one).
+    // claims: its sequence number << 8 | how many parts have been claimed. partStates[p]: the sequence number << 8 |
+    // the claiming member's index << 1 | 1 once the part is computed.
+    private long claims;
+    private readonly long[] partStates = new long[MaxParts];
 
     private PrimalSharing(int expected) => this.expected = expected;
 
@@ -81,12 +98,33 @@ internal sealed unsafe class PrimalSharing
             return members ??= [.. joined];
     }
 
+    /// <summary>Claims the next unclaimed part of product <paramref name="sequence"/>, of <paramref name="parts"/>; false when none is left.</summary>
+    private bool TryClaim(long sequence, int parts, out int part)
+    {
+        while (true)
+        {
+            long seen = Volatile.Read(ref claims);
+            int next = seen >> 8 == sequence ? (int)(seen & 0xFF) : 0;
+            if (next >= parts)
+            {
+                part = -1;
+                return false;
+            }
+            if (Interlocked.CompareExchange(ref claims, sequence << 8 | (long)(next + 1), seen) == seen)
+            {
+                part = next;
+                return true;
+            }
+        }
+    }
+
     /// <summary>One item's side of the sharing; used by the item's own thread only, but for the fields others read.</summary>
     public sealed class Member(PrimalSharing group, bool late)
     {
         private long sequence;
         private bool alone = late;
-        private long arrived = -1, computed = -1, copied = -1;
+        private int index = -1;
+        private long arrived = -1, copied = -1;
         private int left;
         private object? key;
         private byte* output;
@@ -96,89 +134,106 @@ internal sealed unsafe class PrimalSharing
         internal void Leave() => Volatile.Write(ref left, 1);
 
         /// <summary>
-        /// Fills <paramref name="rows"/> rows of an output at <paramref name="c"/> (row stride <paramref name="strideBytes"/>,
-        /// <paramref name="rowBytes"/> written per row): <paramref name="computeRows"/>(start, end) computes rows [start, end)
-        /// into this member's copy; the rest is copied from the other members' copies. <paramref name="work"/> says
-        /// what is computed (an op and its shapes): the members' must be equal.
+        /// Fills an output of <paramref name="layout"/>.Rows rows at <paramref name="c"/>: <paramref name="compute"/>(start,
+        /// end) computes rows (or columns, as the layout splits) [start, end) into this member's copy; the rest is
+        /// copied from the other members' copies. <paramref name="work"/> says what is computed (an op and its
+        /// shapes): the members' must be equal.
         /// </summary>
-        public void Share<TKey>(TKey work, byte* c, int rows, int rowBytes, long strideBytes, Action<int, int> computeRows)
+        public void Share<TKey>(TKey work, byte* c, SharedLayout layout, Action<int, int> compute)
             where TKey : struct, IEquatable<TKey>
         {
             if (alone)
             {
-                computeRows(0, rows);
+                compute(0, layout.Extent);
                 return;
             }
             var all = group.Members();
             if (all.Length == 1)
             {
                 alone = true;
-                computeRows(0, rows);
+                compute(0, layout.Extent);
                 return;
             }
+            if (index < 0) index = Array.IndexOf(all, this);
             long s = ++sequence;
             key = work;
             output = c;
-            Volatile.Write(ref arrived, s);
-            var present = new List<Member>(all.Length);
-            bool agree = true;
+            // A full fence: of two members arriving together, at least one sees the other's key.
+            Interlocked.Exchange(ref arrived, s);
             foreach (var other in all)
             {
-                if (other == this) { present.Add(this); continue; }
-                if (!Reached(other, ref other.arrived, s)) continue;
-                present.Add(other);
-                agree &= other.key is TKey theirs && theirs.Equals(work);
-            }
-            if (!agree)
-            {
-                // Every present member sees the same keys, so all of them stop sharing here.
+                if (other == this || Volatile.Read(ref other.arrived) != s || other.key is TKey theirs && theirs.Equals(work)) continue;
                 alone = true;
                 Leave();
-                computeRows(0, rows);
+                compute(0, layout.Extent);
                 return;
             }
-            int rank = present.IndexOf(this);
             try
             {
-                computeRows(ShareStart(rank, present.Count, rows), ShareStart(rank + 1, present.Count, rows));
+                while (group.TryClaim(s, layout.Parts, out int part))
+                {
+                    Volatile.Write(ref group.partStates[part], s << 8 | (long)index << 1);
+                    ComputePart(layout, part, compute);
+                    Volatile.Write(ref group.partStates[part], s << 8 | (long)index << 1 | 1);
+                }
+                for (int part = 0; part < layout.Parts; part++)
+                    Fetch(all, s, c, layout, part, compute);
             }
             catch
             {
                 Leave();
                 throw;
             }
-            Volatile.Write(ref computed, s);
-            for (int r = 0; r < present.Count; r++)
-            {
-                if (r == rank) continue;
-                var other = present[r];
-                int start = ShareStart(r, present.Count, rows), end = ShareStart(r + 1, present.Count, rows);
-                if (!Reached(other, ref other.computed, s))
-                {
-                    computeRows(start, end); // it failed before finishing its share
-                    continue;
-                }
-                for (long row = start; row < end; row++)
-                    Buffer.MemoryCopy(other.output + row * strideBytes, c + row * strideBytes, rowBytes, rowBytes);
-            }
             // No member may write its copy again (or publish the next product) while another still reads it.
             Volatile.Write(ref copied, s);
-            foreach (var other in present)
-                if (other != this) Reached(other, ref other.copied, s);
+            foreach (var other in all)
+                if (other != this) AwaitCopied(other, s);
         }
 
-        /// <summary>Waits until <paramref name="other"/> reaches a stage of product <paramref name="s"/>: false if it left first.</summary>
-        private static bool Reached(Member other, ref long stage, long s)
+        /// <summary>
+        /// Copies part <paramref name="part"/> from the member that computed it, once it has; computes it if that
+        /// member left first (it failed); nothing if this member computed it.
+        /// </summary>
+        private void Fetch(Member[] all, long s, byte* c, SharedLayout layout, int part, Action<int, int> compute)
         {
             var spinner = new SpinWait();
-            while (Volatile.Read(ref stage) != s)
+            while (true)
             {
-                if (other.Left) return Volatile.Read(ref stage) == s;
+                long state = Volatile.Read(ref group.partStates[part]);
+                // Every part is claimed by now, but its claimer may not have stamped it yet.
+                if (state >> 8 == s)
+                {
+                    var owner = all[(int)(state >> 1 & 0x7F)];
+                    if (owner == this) return;
+                    if ((state & 1) != 0)
+                    {
+                        layout.Copy(part, owner.output, c);
+                        return;
+                    }
+                    if (owner.Left && Volatile.Read(ref group.partStates[part]) == state)
+                    {
+                        ComputePart(layout, part, compute);
+                        return;
+                    }
+                }
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
-            return true;
         }
 
-        private static int ShareStart(int rank, int members, int rows) => (int)((long)rows * rank / members);
+        private static void ComputePart(SharedLayout layout, int part, Action<int, int> compute)
+        {
+            var (start, end) = layout.Range(part);
+            compute(start, end);
+        }
+
+        /// <summary>
+        /// Waits until <paramref name="other"/> has copied what it needs of product <paramref name="s"/>, or has left.
+        /// At least s, not s: once it has, it may go on through the next product before this member looks.
+        /// </summary>
+        private static void AwaitCopied(Member other, long s)
+        {
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref other.copied) < s && !other.Left) spinner.SpinOnce(sleep1Threshold: -1);
+        }
     }
 }
