@@ -72,9 +72,9 @@ public class SharedPrimalTests
     [Fact]
     public async Task ManyProductsInARowWithOneItemAlwaysBehindNeitherHangNorMixUp()
     {
-        // Item 1 does extra work before each product, so item 0 arrives first every time, finishes each product
-        // alone but for item 1's copying, and may be through the next before item 1 looks: the case in which
-        // waiting for the other's "copied" mark to equal (not reach) a product's number hung both.
+        // Item 1 does extra work before each product, so item 0 arrives first every time, computes each product
+        // alone and goes on (clearing its output at once, which item 1 must not be copying from) up to two products
+        // ahead: the case in which waiting for the other's "copied" mark to equal (not reach) a number hung both.
         const int products = 200;
         using var limit = TensorEngine.LimitThreads(2);
         var a = Values(M * K, 1);

@@ -5,8 +5,9 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// <summary>
 /// Threads that evaluate one function on the same primal values side by side, each carrying its own chunk of
 /// forward-mode tangents (<see cref="TensorEngine.RunSharingPrimal"/>), compute each large primal product once
-/// between them: the output is cut into parts (blocks of rows or of columns), each thread claims parts one at a time
-/// and computes them into its own copy of the output, then copies the parts the others computed from theirs.
+/// between them: the output is cut into parts (blocks of rows or of columns), each thread claims parts one at a time,
+/// computes them into its own copy of the output and publishes them in a buffer of the group's, then copies the
+/// parts the others computed from there.
 /// Without this every thread repeats the whole primal: for (FG)²U's b = 8 directions on two threads, an eighth of
 /// one thread's work done twice, which capped the speed-up at ×1.78.
 /// </summary>
@@ -14,7 +15,11 @@ namespace Bilevel.Tensors.Internal.Kernels;
 /// Claiming parts rather than taking a fixed share means that a thread never waits for another to arrive: the
 /// threads drift apart between products (hypercleaning's two drifted by 0.2–0.3 ms on average between products
 /// 2.8 ms apart, for 33–65 ms of waiting per 300 ms call with fixed halves), and the one that arrives first computes
-/// parts until the other joins in. It still waits at the end of the product until the others have copied its parts.
+/// parts until the other joins in. Nor does it wait for the others to copy its parts: with the parts in the group's
+/// buffers (one per product in flight) rather than in its own output, which it may change or free once it has left
+/// the product, a member waits only before starting a product two ahead of another member. Timed at 6177e46, when
+/// members copied from each other's outputs and so waited at the end of each product, that wait came to 41–56 ms per
+/// call for the two together; with the buffers, the wait two products ahead is 11–13 ms.
 /// Which thread computes a part does not change its bits: the parts are fixed by the product's shape alone.
 /// <para>
 /// Products are matched by order: a member's n-th shared product is every other member's n-th, which holds because
@@ -41,11 +46,18 @@ internal sealed unsafe class PrimalSharing
     private readonly List<Member> joined = [];
     private Member[]? members;
 
-    // The product in progress (there is one at a time: no member starts the next before all have copied this one).
-    // claims: its sequence number << 8 | how many parts have been claimed. partStates[p]: the sequence number << 8 |
-    // the claiming member's index << 1 | 1 once the part is computed.
-    private long claims;
-    private readonly long[] partStates = new long[MaxParts];
+    /// <summary>
+    /// Products in progress at once: a member may start product s + 1 while another still copies product s, but not
+    /// s + 2 (it waits), so that the buffer product s published its parts in is free again.
+    /// </summary>
+    private const int InFlight = 2;
+
+    // Per product in flight, by sequence number modulo InFlight. claims: the sequence number << 8 | how many parts
+    // have been claimed. partStates[slot, p]: the sequence number << 8 | the claiming member's index << 1 | 1 once
+    // the part is published. published: where the parts are published, for the members that did not compute them.
+    private readonly long[] claims = new long[InFlight];
+    private readonly long[,] partStates = new long[InFlight, MaxParts];
+    private readonly PublishedParts[] published = [new(), new()];
 
     private PrimalSharing(int expected) => this.expected = expected;
 
@@ -56,20 +68,27 @@ internal sealed unsafe class PrimalSharing
     public static void RunItems(int first, int count, Action<int> body)
     {
         var group = new PrimalSharing(count);
-        KernelThreads.Run(count, count, i =>
+        try
         {
-            var member = group.Join();
-            current = member;
-            try
+            KernelThreads.Run(count, count, i =>
             {
-                body(first + i);
-            }
-            finally
-            {
-                current = null;
-                member.Leave();
-            }
-        });
+                var member = group.Join();
+                current = member;
+                try
+                {
+                    body(first + i);
+                }
+                finally
+                {
+                    current = null;
+                    member.Leave();
+                }
+            });
+        }
+        finally
+        {
+            foreach (var buffer in group.published) buffer.Release();
+        }
     }
 
     private Member Join()
@@ -101,16 +120,17 @@ internal sealed unsafe class PrimalSharing
     /// <summary>Claims the next unclaimed part of product <paramref name="sequence"/>, of <paramref name="parts"/>; false when none is left.</summary>
     private bool TryClaim(long sequence, int parts, out int part)
     {
+        ref long slotClaims = ref claims[sequence % InFlight];
         while (true)
         {
-            long seen = Volatile.Read(ref claims);
+            long seen = Volatile.Read(ref slotClaims);
             int next = seen >> 8 == sequence ? (int)(seen & 0xFF) : 0;
             if (next >= parts)
             {
                 part = -1;
                 return false;
             }
-            if (Interlocked.CompareExchange(ref claims, sequence << 8 | (long)(next + 1), seen) == seen)
+            if (Interlocked.CompareExchange(ref slotClaims, sequence << 8 | (long)(next + 1), seen) == seen)
             {
                 part = next;
                 return true;
@@ -124,10 +144,12 @@ internal sealed unsafe class PrimalSharing
         private long sequence;
         private bool alone = late;
         private int index = -1;
-        private long arrived = -1, copied = -1;
+        // The last product this member arrived at and the last it copied; 0 before the first (products count from 1).
+        private long arrived, copied;
         private int left;
-        private object? key;
-        private byte* output;
+        // The keys of the products in flight, by sequence number modulo InFlight: another member may still be
+        // comparing its key of product s when this one has arrived at s + 1.
+        private readonly object?[] keys = new object?[InFlight];
 
         private bool Left => Volatile.Read(ref left) != 0;
 
@@ -135,9 +157,9 @@ internal sealed unsafe class PrimalSharing
 
         /// <summary>
         /// Fills an output of <paramref name="layout"/>.Rows rows at <paramref name="c"/>: <paramref name="compute"/>(start,
-        /// end) computes rows (or columns, as the layout splits) [start, end) into this member's copy; the rest is
-        /// copied from the other members' copies. <paramref name="work"/> says what is computed (an op and its
-        /// shapes): the members' must be equal.
+        /// end) computes rows (or columns, as the layout splits) [start, end) into this member's copy, which publishes
+        /// them for the others; the rest is copied from what the others published. <paramref name="work"/> says what
+        /// is computed (an op and its shapes): the members' must be equal.
         /// </summary>
         public void Share<TKey>(TKey work, byte* c, SharedLayout layout, Action<int, int> compute)
             where TKey : struct, IEquatable<TKey>
@@ -156,13 +178,13 @@ internal sealed unsafe class PrimalSharing
             }
             if (index < 0) index = Array.IndexOf(all, this);
             long s = ++sequence;
-            key = work;
-            output = c;
+            int slot = (int)(s % InFlight);
+            keys[slot] = work;
             // A full fence: of two members arriving together, at least one sees the other's key.
             Interlocked.Exchange(ref arrived, s);
             foreach (var other in all)
             {
-                if (other == this || Volatile.Read(ref other.arrived) != s || other.key is TKey theirs && theirs.Equals(work)) continue;
+                if (other == this || Volatile.Read(ref other.arrived) < s || other.keys[slot] is TKey theirs && theirs.Equals(work)) continue;
                 alone = true;
                 Leave();
                 compute(0, layout.Extent);
@@ -170,36 +192,40 @@ internal sealed unsafe class PrimalSharing
             }
             try
             {
+                // This product's slot was product s − InFlight's: every member must have copied that one's parts.
+                foreach (var other in all)
+                    if (other != this) AwaitCopied(other, s - InFlight);
+                byte* published = group.published[slot].Reserve(layout.Rows * layout.StrideBytes);
                 while (group.TryClaim(s, layout.Parts, out int part))
                 {
-                    Volatile.Write(ref group.partStates[part], s << 8 | (long)index << 1);
+                    ref long state = ref group.partStates[slot, part];
+                    Volatile.Write(ref state, s << 8 | (long)index << 1);
                     ComputePart(layout, part, compute);
-                    Volatile.Write(ref group.partStates[part], s << 8 | (long)index << 1 | 1);
+                    layout.Copy(part, c, published);
+                    Volatile.Write(ref state, s << 8 | (long)index << 1 | 1);
                 }
                 for (int part = 0; part < layout.Parts; part++)
-                    Fetch(all, s, c, layout, part, compute);
+                    Fetch(all, s, c, published, layout, part, compute);
             }
             catch
             {
                 Leave();
                 throw;
             }
-            // No member may write its copy again (or publish the next product) while another still reads it.
             Volatile.Write(ref copied, s);
-            foreach (var other in all)
-                if (other != this) AwaitCopied(other, s);
         }
 
         /// <summary>
-        /// Copies part <paramref name="part"/> from the member that computed it, once it has; computes it if that
-        /// member left first (it failed); nothing if this member computed it.
+        /// Copies part <paramref name="part"/> from where the member that computed it published it, once it has;
+        /// computes it if that member left first (it failed); nothing if this member computed it.
         /// </summary>
-        private void Fetch(Member[] all, long s, byte* c, SharedLayout layout, int part, Action<int, int> compute)
+        private void Fetch(Member[] all, long s, byte* c, byte* published, SharedLayout layout, int part, Action<int, int> compute)
         {
+            ref long partState = ref group.partStates[s % InFlight, part];
             var spinner = new SpinWait();
             while (true)
             {
-                long state = Volatile.Read(ref group.partStates[part]);
+                long state = Volatile.Read(ref partState);
                 // Every part is claimed by now, but its claimer may not have stamped it yet.
                 if (state >> 8 == s)
                 {
@@ -207,10 +233,10 @@ internal sealed unsafe class PrimalSharing
                     if (owner == this) return;
                     if ((state & 1) != 0)
                     {
-                        layout.Copy(part, owner.output, c);
+                        layout.Copy(part, published, c);
                         return;
                     }
-                    if (owner.Left && Volatile.Read(ref group.partStates[part]) == state)
+                    if (owner.Left && Volatile.Read(ref partState) == state)
                     {
                         ComputePart(layout, part, compute);
                         return;
@@ -234,6 +260,41 @@ internal sealed unsafe class PrimalSharing
         {
             var spinner = new SpinWait();
             while (Volatile.Read(ref other.copied) < s && !other.Left) spinner.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    /// <summary>
+    /// Where the members publish the parts of the products of one slot (<see cref="InFlight"/>), for those that did
+    /// not compute them: a buffer of the group's rather than the computing member's output, which that member may
+    /// change or free as soon as it has left the product.
+    /// </summary>
+    private sealed class PublishedParts
+    {
+        private readonly Lock gate = new();
+        private nint address;
+        private long bytes;
+
+        /// <summary>The buffer, at least <paramref name="needed"/> bytes; grown only while no member reads it.</summary>
+        public byte* Reserve(long needed)
+        {
+            lock (gate)
+            {
+                if (bytes < needed)
+                {
+                    Release();
+                    (address, bytes) = BlockPool.Rent([needed]);
+                }
+                return (byte*)address;
+            }
+        }
+
+        public void Release()
+        {
+            lock (gate)
+            {
+                if (address != 0) BlockPool.Return(address, bytes);
+                (address, bytes) = (0, 0);
+            }
         }
     }
 }
