@@ -50,19 +50,22 @@ public class SharedPrimalTests
     [InlineData(64, 512)]
     public void AnItemThatArrivesLateCopiesEveryPartFromTheOneAhead(int m, int n)
     {
-        // Item 0 does not wait for item 1 to arrive: it computes every part (of rows, or of columns for the wide
-        // product) while item 1 sleeps, and item 1 copies them all, so both get item 0's product, to the bit.
+        // Item 0 waits neither for item 1 to arrive nor to copy: it computes every part (of rows, or of columns for
+        // the wide product) and finishes its product before item 1 starts its own, which copies them all, so both
+        // get item 0's product, to the bit.
         using var limit = TensorEngine.LimitThreads(2);
         var a = new[] { Values(m * K, 1), Values(m * K, 2) };
         var b = Values(K * n, 3);
         var results = new double[2][];
         using var bothStarted = new Barrier(2);
+        using var firstDone = new ManualResetEventSlim();
         TensorEngine.RunSharingPrimal(2, 2, i =>
         {
             Assert.True(bothStarted.SignalAndWait(TimeSpan.FromSeconds(10)));
-            if (i == 1) Thread.Sleep(500);
+            if (i == 1) Assert.True(firstDone.Wait(TimeSpan.FromSeconds(30)));
             results[i] = new double[m * n];
             Gemm.Multiply(false, false, m, n, K, 1.0, a[i], K, b, n, 0.0, results[i], n, primal: true);
+            if (i == 0) firstDone.Set();
         });
         var expected = Product(a[0], b, m, n, K);
         Assert.Equal(expected, results[0]);

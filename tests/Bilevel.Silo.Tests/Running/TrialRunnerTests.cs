@@ -239,7 +239,8 @@ public sealed class TrialRunnerTests : IDisposable
         await using var grid = await SqliteGrid.CreateAsync(Ct);
         var sweep = await grid.Store.CreateSweepAsync(spec, Ct);
         var lease = TimeSpan.FromSeconds(3);
-        var runner = new TrialRunner(grid.Store, new TrialRunnerOptions { LeaseDuration = lease, ThreadsPerTrial = 1 });
+        var watched = new PauseWatchingStore(grid.Store);
+        var runner = new TrialRunner(watched, new TrialRunnerOptions { LeaseDuration = lease, ThreadsPerTrial = 1 });
         var paused = 0;
 
         var first = await runner.RunAsync(await grid.ClaimAsync("w", lease, Ct), spec, new SyncProgress<TrialStepReport>(r =>
@@ -249,7 +250,7 @@ public sealed class TrialRunnerTests : IDisposable
                 grid.Store.PauseSweepAsync(sweep.Id, CancellationToken.None).GetAwaiter().GetResult();
                 // Hold the step until a heartbeat has seen the pause: on a fast machine the other 196 steps took
                 // less than one heartbeat interval (the trial completed in 0.8 s).
-                Thread.Sleep(lease);
+                watched.PauseSeen.WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
             }
         }), CancellationToken.None, Ct);
 

@@ -45,8 +45,8 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
-    /// The parts of C this thread claims, the rest copied from the other members' C (<see cref="PrimalSharing"/>).
-    /// C is cut along its longer side, as <see cref="MultiplyNative"/> splits it over threads.
+    /// The parts of C this thread claims, the rest copied from what the other members published
+    /// (<see cref="PrimalSharing"/>). C is cut along its longer side, as <see cref="MultiplyNative"/> splits it over threads.
     /// </summary>
     private static void MultiplyShared<T>(
         PrimalSharing.Member member, bool transposeA, bool transposeB, int m, int n, int k,
@@ -65,10 +65,7 @@ internal static unsafe class Gemm
             member.Share(shape, (byte*)pc, layout, (start, end) =>
             {
                 if (end == start) return;
-                // Rows of C are rows of op(A); columns of C are columns of op(B), which start where rows of op(Bᵀ) do.
-                long aOffset = splitRows ? RowOffset(transposeA, start, lda) : 0;
-                long bOffset = splitRows ? 0 : RowOffset(!transposeB, start, ldb);
-                long cOffset = splitRows ? (long)start * ldc : start;
+                var (aOffset, bOffset, cOffset) = PartOffsets(splitRows, start, transposeA, lda, transposeB, ldb, ldc);
                 var aPart = new ReadOnlySpan<T>(ap + aOffset, (int)(aLength - aOffset));
                 var bPart = new ReadOnlySpan<T>(bp + bOffset, (int)(bLength - bOffset));
                 var cPart = new Span<T>(cp + cOffset, (int)(cLength - cOffset));
@@ -154,20 +151,20 @@ internal static unsafe class Gemm
             T* ap = pa, bp = pb, cp = pc;
             Parallelism.For(extent, MinPart, (start, end) =>
             {
-                // Rows of C are rows of op(A); columns of C are columns of op(B), which start where rows of op(Bᵀ) do.
-                if (splitRows)
-                {
-                    var aPart = ap + RowOffset(transposeA, start, lda);
-                    NativeProduct(transposeA, transposeB, end - start, n, k, alpha, aPart, lda, bp, ldb, beta, cp + (long)start * ldc, ldc);
-                }
-                else
-                {
-                    var bPart = bp + RowOffset(!transposeB, start, ldb);
-                    NativeProduct(transposeA, transposeB, m, end - start, k, alpha, ap, lda, bPart, ldb, beta, cp + start, ldc);
-                }
+                var (aOffset, bOffset, cOffset) = PartOffsets(splitRows, start, transposeA, lda, transposeB, ldb, ldc);
+                NativeProduct(transposeA, transposeB, splitRows ? end - start : m, splitRows ? n : end - start, k,
+                    alpha, ap + aOffset, lda, bp + bOffset, ldb, beta, cp + cOffset, ldc);
             });
         }
     }
+
+    /// <summary>
+    /// Where a part of C that starts at row (or column) <paramref name="start"/> reads A and B and writes C, as
+    /// element offsets: rows of C are rows of op(A); columns of C are columns of op(B), which start where rows of
+    /// op(Bᵀ) do.
+    /// </summary>
+    private static (long A, long B, long C) PartOffsets(bool splitRows, int start, bool transposeA, int lda, bool transposeB, int ldb, int ldc) =>
+        splitRows ? (RowOffset(transposeA, start, lda), 0, (long)start * ldc) : (0, RowOffset(!transposeB, start, ldb), start);
 
     /// <summary>
     /// Where row <paramref name="row"/> of op(X) starts in row-major X of row stride <paramref name="ld"/>: at row·ld,
