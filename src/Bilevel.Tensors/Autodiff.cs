@@ -39,6 +39,44 @@ public static class Autodiff
     }
 
     /// <summary>
+    /// Several vector-Jacobian products of one evaluation of f: f runs once, then each set of cotangents that
+    /// <paramref name="cotangents"/> yields for its values (one per output) is pulled back to the inputs and handed to
+    /// <paramref name="consume"/>, whose tensors are released when it returns. What PyTorch's <c>retain_graph</c> does:
+    /// a pass costs one backward pass, not a forward pass and a backward pass as a <see cref="Vjp{T}(Func{Tensor{T}[], Tensor{T}[]}, Tensor{T}[], Tensor{T}[])"/>
+    /// per set would (KFAC's exact Fisher takes one pass per class).
+    /// </summary>
+    /// <returns>The values of f.</returns>
+    public static Tensor<T>[] VjpEach<T>(Func<Tensor<T>[], Tensor<T>[]> f, Tensor<T>[] inputs, Func<Tensor<T>[], IEnumerable<Tensor<T>[]>> cotangents,
+        Action<Tensor<T>[]> consume)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(cotangents);
+        ArgumentNullException.ThrowIfNull(consume);
+        var tape = Tape<T>.Open();
+        try
+        {
+            var leaves = inputs.Select(tape.Leaf).ToArray();
+            var y = f(leaves);
+            using var passes = cotangents(y).GetEnumerator();
+            while (true)
+            {
+                // A pass's seeds (made as the enumeration moves on), its cotangents and its temporaries go with it.
+                using var pass = TensorScope.Begin();
+                if (!passes.MoveNext()) return y;
+                CheckCotangents(y, passes.Current);
+                tape.Backward(y, passes.Current);
+                consume(leaves.Select((l, i) => Tape<T>.TakeLeafCotangent(l) ?? Tensor<T>.Zeros(inputs[i].Shape)).ToArray());
+            }
+        }
+        finally
+        {
+            tape.Close();
+        }
+    }
+
+    /// <summary>
     /// Hessian-vector products of a scalar function, one per input: Σᵢ ∂²f/∂x_j∂x_i · tangents[i] for input j, by one
     /// forward-over-reverse pass (Jvp over Grad). The gradient itself is not returned, so the products only it needs
     /// are skipped: a weight's Xᵀ·G, one GEMM per layer, when the weight is (a window of) an input.
@@ -155,11 +193,7 @@ public static class Autodiff
         {
             var leaves = inputs.Select(tape.Leaf).ToArray();
             var y = f(leaves);
-            if (cotangents is not null && cotangents.Length != y.Length)
-                throw new ArgumentException($"vjp: {cotangents.Length} cotangents for {y.Length} outputs.", nameof(cotangents));
-            for (int i = 0; cotangents is not null && i < y.Length; i++)
-                if (cotangents[i].Shape != y[i].Shape)
-                    throw new ArgumentException($"vjp: cotangent {(y.Length == 1 ? "" : $"{i} ")}shape {cotangents[i].Shape} differs from the output shape {y[i].Shape}.", nameof(cotangents));
+            if (cotangents is not null) CheckCotangents(y, cotangents);
             tape.Backward(y, cotangents ?? [Tensor<T>.Full(y[0].Shape, T.One)]);
             var gradients = leaves.Select((l, i) => l.Node!.Cotangent ?? Tensor<T>.Zeros(inputs[i].Shape)).ToArray();
             return (y, gradients);
@@ -168,6 +202,16 @@ public static class Autodiff
         {
             tape.Close();
         }
+    }
+
+    private static void CheckCotangents<T>(Tensor<T>[] y, Tensor<T>[] cotangents) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(cotangents);
+        if (cotangents.Length != y.Length)
+            throw new ArgumentException($"vjp: {cotangents.Length} cotangents for {y.Length} outputs.", nameof(cotangents));
+        for (int i = 0; i < y.Length; i++)
+            if (cotangents[i].Shape != y[i].Shape)
+                throw new ArgumentException($"vjp: cotangent {(y.Length == 1 ? "" : $"{i} ")}shape {cotangents[i].Shape} differs from the output shape {y[i].Shape}.", nameof(cotangents));
     }
 
     private static void CheckPairs<T>(Tensor<T>[] primals, Tensor<T>[] tangents, bool stacked) where T : unmanaged, IFloatingPointIeee754<T>

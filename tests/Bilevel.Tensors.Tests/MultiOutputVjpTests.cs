@@ -54,6 +54,72 @@ public class MultiOutputVjpTests
     }
 
     [Fact]
+    public void Each_pass_over_one_recording_equals_a_vjp_of_its_own()
+    {
+        // m' is an output and feeds x', so its cotangent is a sum: the first pass adds into a buffer the tape took
+        // for it, and a later pass must not take that node's new cotangent (a pullback's result) for such a buffer.
+        var random = new Random(7);
+        using var scope = TensorScope.Begin();
+        Tensor<double>[] inputs = [Vector(random, 7), Vector(random, 7), Vector(random, 7)];
+        var seedSets = Enumerable.Range(0, 3).Select(_ => new[] { Vector(random, 7), Vector(random, 7) }).ToArray();
+        var received = new List<double[][]>();
+
+        var values = Autodiff.VjpEach(Update, inputs, _ => seedSets, cotangents => received.Add(cotangents.Select(c => c.Span.ToArray()).ToArray()));
+
+        Assert.Equal(seedSets.Length, received.Count);
+        for (int pass = 0; pass < seedSets.Length; pass++)
+        {
+            var (_, expected) = Autodiff.Vjp(Update, inputs, seedSets[pass]);
+            for (int j = 0; j < inputs.Length; j++)
+                for (int i = 0; i < 7; i++)
+                    Assert.Equal(expected[j].Span[i], received[pass][j][i], 14);
+        }
+        // No pass wrote into a forward value.
+        var fresh = Update(inputs);
+        for (int o = 0; o < fresh.Length; o++)
+            Assert.Equal(fresh[o].Span.ToArray(), values[o].Span.ToArray());
+    }
+
+    [Fact]
+    public void Passes_into_windows_of_a_flat_input_start_from_zero_each_time()
+    {
+        // A weight and a bias as windows of one flat vector: their pullbacks add into the flat vector's cotangent in
+        // place (a buffer the tape owns); each pass must start that buffer afresh.
+        var random = new Random(8);
+        using var scope = TensorScope.Begin();
+        var x = Tensor<double>.FromArray(Enumerable.Range(0, 15).Select(_ => random.NextDouble() - 0.5).ToArray(), 5, 3);
+        var theta = Vector(random, 16);
+        Tensor<double>[] Layer(Tensor<double>[] p)
+        {
+            var w = Ops.Reshape(Ops.Slice(p[0], 0, 0, 12), 3, 4);
+            var b = Ops.Slice(p[0], 0, 12, 4);
+            return [Ops.Tanh(Ops.Add(Ops.MatMul(x, w), b))];
+        }
+        var seeds = Enumerable.Range(0, 4)
+            .Select(_ => new[] { Tensor<double>.FromArray(Enumerable.Range(0, 20).Select(_ => random.NextDouble() - 0.5).ToArray(), 5, 4) }).ToArray();
+        var received = new List<double[]>();
+
+        Autodiff.VjpEach(Layer, [theta], _ => seeds, cotangents => received.Add(cotangents[0].Span.ToArray()));
+
+        for (int pass = 0; pass < seeds.Length; pass++)
+        {
+            var expected = Autodiff.Vjp(Layer, [theta], seeds[pass]).Cotangents[0];
+            for (int i = 0; i < 16; i++)
+                Assert.Equal(expected.Span[i], received[pass][i], 14);
+        }
+    }
+
+    [Fact]
+    public void A_pass_with_a_cotangent_of_the_wrong_shape_is_refused()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor<double>.Zeros(new Shape(3));
+        var error = Assert.Throws<ArgumentException>(() =>
+            Autodiff.VjpEach(v => [Ops.Tanh(v[0])], [x], _ => new[] { new[] { Tensor<double>.Zeros(new Shape(4)) } }, _ => { }));
+        Assert.Contains("cotangent shape [4]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_cotangent_of_the_wrong_shape_or_count_is_refused_naming_the_output()
     {
         using var scope = TensorScope.Begin();

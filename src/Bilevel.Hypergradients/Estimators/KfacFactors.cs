@@ -57,86 +57,30 @@ internal static class KfacFactors
             Scale(a[l], 1.0 / capture.AddInputSecondMoment(l, a[l]));
         }
 
+        // One taped forward pass with the probes, then a backward pass per cotangent on that tape.
         var probes = capture.ZeroProbes();
         capture.RecordInputs = false;
-        void Pass(double[] cotangent)
-        {
-            using var pass = TensorScope.Begin();
-            var seed = Tensor<T>.Zeros(n, k);
-            var span = seed.Span;
-            for (int i = 0; i < span.Length; i++) span[i] = T.CreateChecked(cotangent[i]);
-            var (_, gradients) = Autodiff.Vjp(ps =>
+        double[]? p = batch.Likelihood == KfacLikelihood.Classification ? Softmax(output, n, k) : null;
+        Autodiff.VjpEach(ps =>
             {
                 capture.Probes = ps;
-                return model.Forward(theta, batch.Inputs, capture);
-            }, probes, seed);
-            capture.Probes = null;
-            for (int l = 0; l < layers; l++) capture.AddOutputSecondMoment(l, gradients[l], g[l]);
-        }
-
-        var cot = new double[n * k];
-        int passes;
-        if (batch.Likelihood == KfacLikelihood.Classification)
-        {
-            var p = Softmax(output, n, k);
-            if (fisher == KfacFisher.Exact)
-            {
-                // Σ_c p_c (p − e_c)(p − e_c)ᵀ = diag(p) − ppᵀ, the Hessian of cross-entropy in the logits.
-                passes = 1;
-                for (int c = 0; c < k; c++)
+                try
                 {
-                    bool any = false;
-                    for (int i = 0; i < n; i++)
-                    {
-                        double scale = Math.Sqrt(weights[i] * p[i * k + c]);
-                        any |= scale > 0;
-                        for (int j = 0; j < k; j++) cot[i * k + j] = scale * (p[i * k + j] - (j == c ? 1 : 0));
-                    }
-                    if (any) Pass(cot);
+                    return [model.Forward(theta, batch.Inputs, capture)];
                 }
-            }
-            else
-            {
-                passes = samples;
-                var random = new CounterRandom(seed, outerStep, "kfac-labels");
-                for (int s = 0; s < samples; s++)
+                finally
                 {
-                    for (int i = 0; i < n; i++)
-                    {
-                        int label = Sample(ref random, p.AsSpan(i * k, k));
-                        double scale = Math.Sqrt(weights[i]);
-                        for (int j = 0; j < k; j++) cot[i * k + j] = scale * (p[i * k + j] - (j == label ? 1 : 0));
-                    }
-                    Pass(cot);
+                    capture.Probes = null;
                 }
-            }
-        }
-        else if (fisher == KfacFisher.Exact)
-        {
-            // The Hessian of ½‖z − y‖² in z is I = Σ_c e_c e_cᵀ.
-            passes = 1;
-            for (int c = 0; c < k; c++)
+            },
+            probes,
+            _ => Cotangents(p, weights, n, k, fisher, samples, seed, outerStep).Select(cotangent => new[] { ToTensor<T>(cotangent, n, k) }),
+            gradients =>
             {
-                Array.Clear(cot);
-                for (int i = 0; i < n; i++) cot[i * k + c] = Math.Sqrt(weights[i]);
-                Pass(cot);
-            }
-        }
-        else
-        {
-            // δ = z − y with y ~ N(z, I): a standard normal vector per sample.
-            passes = samples;
-            var random = new CounterRandom(seed, outerStep, "kfac-targets");
-            for (int s = 0; s < samples; s++)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    double scale = Math.Sqrt(weights[i]);
-                    for (int j = 0; j < k; j++) cot[i * k + j] = scale * random.NextGaussian();
-                }
-                Pass(cot);
-            }
-        }
+                for (int l = 0; l < layers; l++) capture.AddOutputSecondMoment(l, gradients[l], g[l]);
+            });
+        // The exact expectation weights each class's pass by its probability, so its passes sum to one draw.
+        int passes = fisher == KfacFisher.Exact ? 1 : samples;
 
         var result = new KfacLayerFactors[layers];
         for (int l = 0; l < layers; l++)
@@ -146,6 +90,78 @@ internal static class KfacFactors
             result[l] = new KfacLayerFactors(layer.Name, layer.FactorInputSize, layer.OutputSize, a[l], g[l]);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The output cotangents of the backward passes whose output-gradient second moments sum to passes·n·G_l (one
+    /// array, rewritten for each pass): with class probabilities <paramref name="p"/>, the softmax cross-entropy's
+    /// √(w p_c)(p − e_c) per class c (exact) or √w (p − e_y) per sampled label y; without (regression, ½‖z − y‖²),
+    /// √w e_c per output c (exact) or √w times a standard normal vector per sample.
+    /// </summary>
+    private static IEnumerable<double[]> Cotangents(double[]? p, double[] weights, int n, int k, KfacFisher fisher, int samples, ulong seed, long outerStep)
+    {
+        var cot = new double[n * k];
+        if (p is not null && fisher == KfacFisher.Exact)
+        {
+            // Σ_c p_c (p − e_c)(p − e_c)ᵀ = diag(p) − ppᵀ, the Hessian of cross-entropy in the logits.
+            for (int c = 0; c < k; c++)
+            {
+                bool any = false;
+                for (int i = 0; i < n; i++)
+                {
+                    double scale = Math.Sqrt(weights[i] * p[i * k + c]);
+                    any |= scale > 0;
+                    for (int j = 0; j < k; j++) cot[i * k + j] = scale * (p[i * k + j] - (j == c ? 1 : 0));
+                }
+                if (any) yield return cot;
+            }
+        }
+        else if (p is not null)
+        {
+            var random = new CounterRandom(seed, outerStep, "kfac-labels");
+            for (int s = 0; s < samples; s++)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    int label = Sample(ref random, p.AsSpan(i * k, k));
+                    double scale = Math.Sqrt(weights[i]);
+                    for (int j = 0; j < k; j++) cot[i * k + j] = scale * (p[i * k + j] - (j == label ? 1 : 0));
+                }
+                yield return cot;
+            }
+        }
+        else if (fisher == KfacFisher.Exact)
+        {
+            // The Hessian of ½‖z − y‖² in z is I = Σ_c e_c e_cᵀ.
+            for (int c = 0; c < k; c++)
+            {
+                Array.Clear(cot);
+                for (int i = 0; i < n; i++) cot[i * k + c] = Math.Sqrt(weights[i]);
+                yield return cot;
+            }
+        }
+        else
+        {
+            // δ = z − y with y ~ N(z, I): a standard normal vector per sample.
+            var random = new CounterRandom(seed, outerStep, "kfac-targets");
+            for (int s = 0; s < samples; s++)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    double scale = Math.Sqrt(weights[i]);
+                    for (int j = 0; j < k; j++) cot[i * k + j] = scale * random.NextGaussian();
+                }
+                yield return cot;
+            }
+        }
+    }
+
+    private static Tensor<T> ToTensor<T>(double[] values, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var tensor = Tensor<T>.Zeros(n, k);
+        var span = tensor.Span;
+        for (int i = 0; i < span.Length; i++) span[i] = T.CreateChecked(values[i]);
+        return tensor;
     }
 
     private static double[] Weights<T>(Tensor<T>? weights, int n) where T : unmanaged, IFloatingPointIeee754<T>
