@@ -8,7 +8,8 @@ namespace Bilevel.Tensors;
 /// Cholesky factorisation and solves of dense symmetric positive definite systems in double, row-major, in place:
 /// LAPACK's <c>dpotrf</c> and BLAS's <c>dtrsm</c> from OpenBLAS when it is loaded (single-threaded, see
 /// <see cref="OpenBlas"/>; the right-hand sides of a solve are split over <see cref="TensorEngine.ThreadCount"/>
-/// threads), otherwise a managed implementation. The two paths agree to rounding.
+/// threads, and a factorisation of at least 256 rows goes by blocks over them, <see cref="BlockedCholesky"/>),
+/// otherwise a managed implementation. The two paths agree to rounding.
 /// </summary>
 /// <remarks>
 /// A row-major lower triangle is LAPACK's column-major upper one (A is symmetric, so it is its own transpose), and
@@ -31,12 +32,21 @@ public static unsafe class Linalg
         if (n == 0) return true;
         if (!UsesNativeLapack) return ManagedCholesky.Factor(a, n);
 
-        byte upper = (byte)'U';
-        int order = n, info;
         fixed (double* pa = a)
-            Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
-        if (info < 0) ThrowLapack("dpotrf", info);
-        if (info > 0) return false;
+        {
+            if (TensorEngine.ThreadCount > 1 && n >= BlockedCholesky.MinOrder)
+            {
+                if (!BlockedCholesky.Factor(pa, n)) return false;
+            }
+            else
+            {
+                byte upper = (byte)'U';
+                int order = n, info;
+                Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
+                if (info < 0) ThrowLapack("dpotrf", info);
+                if (info > 0) return false;
+            }
+        }
         // dpotrf stops only at a pivot ≤ 0; a NaN compares false with everything and would pass, so check the diagonal.
         for (int i = 0; i < n; i++)
             if (!(a[i * n + i] > 0) || !double.IsFinite(a[i * n + i])) return false;

@@ -11,8 +11,9 @@ public class LinalgTests
         Managed,
     }
 
-    // Past OpenBLAS's blocking (and threading) thresholds at the top, so its blocked code runs.
-    private static readonly int[] Sizes = [1, 2, 3, 7, 16, 33, 100, 257, 400];
+    // Past OpenBLAS's blocking (and threading) thresholds at the top, so its blocked code runs; from 256 on, on two or
+    // more engine threads, the factorisation goes by blocks of 64 over them (257: a last block of one column).
+    private static readonly int[] Sizes = [1, 2, 3, 7, 16, 33, 100, 257, 400, 600];
 
     public static TheoryData<Path, int> Cases()
     {
@@ -108,6 +109,16 @@ public class LinalgTests
         var withInfinity = RandomSpd(rng, n);
         withInfinity[50 * n + 49] = double.PositiveInfinity;
         Assert.False(TryFactor(path, withInfinity, n));
+    }
+
+    [Fact]
+    public void A_pivot_that_fails_past_the_first_block_gives_false()
+    {
+        const int n = 400;
+        var a = RandomSpd(new Random(4), n);
+        // The leading 399×399 block stays positive definite: the factorisation fails in its last block.
+        a[(n - 1) * n + n - 1] = -1;
+        Assert.False(Linalg.CholeskyFactorInPlace(a, n));
     }
 
     [Fact]
