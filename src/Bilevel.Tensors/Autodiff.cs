@@ -67,7 +67,7 @@ public static class Autodiff
                 if (!passes.MoveNext()) return y;
                 CheckCotangents(y, passes.Current);
                 tape.Backward(y, passes.Current);
-                consume(leaves.Select((l, i) => Tape<T>.TakeLeafCotangent(l) ?? Tensor<T>.Zeros(inputs[i].Shape)).ToArray());
+                consume(leaves.Select((l, i) => l.Node!.TakeCotangent() ?? Tensor<T>.Zeros(inputs[i].Shape)).ToArray());
             }
         }
         finally

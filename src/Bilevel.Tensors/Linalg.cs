@@ -33,20 +33,7 @@ public static unsafe class Linalg
         if (!UsesNativeLapack) return ManagedCholesky.Factor(a, n);
 
         fixed (double* pa = a)
-        {
-            if (TensorEngine.ThreadCount > 1 && n >= BlockedCholesky.MinOrder)
-            {
-                if (!BlockedCholesky.Factor(pa, n)) return false;
-            }
-            else
-            {
-                byte upper = (byte)'U';
-                int order = n, info;
-                Lapack.Dpotrf(&upper, &order, pa, &order, &info, 1);
-                if (info < 0) ThrowLapack("dpotrf", info);
-                if (info > 0) return false;
-            }
-        }
+            if (!BlockedCholesky.Factor(pa, n)) return false;
         // dpotrf stops only at a pivot ≤ 0; a NaN compares false with everything and would pass, so check the diagonal.
         for (int i = 0; i < n; i++)
             if (!(a[i * n + i] > 0) || !double.IsFinite(a[i * n + i])) return false;
@@ -109,20 +96,10 @@ public static unsafe class Linalg
             {
                 // A block of rows of a column-major matrix starts at its first row; a block of columns at its first column.
                 double* block = rowsAreRightHandSides ? rhs + start : rhs + (long)start * n;
-                TriangularSolve(factor, n, block, end - start, ldb, side, first);
-                TriangularSolve(factor, n, block, end - start, ldb, side, second);
+                Lapack.SolveUpper(side, first, factor, n, n, block, end - start, ldb);
+                Lapack.SolveUpper(side, second, factor, n, n, block, end - start, ldb);
             });
         }
-    }
-
-    /// <summary>One dtrsm with U: op(U) X = B (side L) or X op(U) = B (side R) on <paramref name="count"/> right-hand sides, X over B.</summary>
-    private static void TriangularSolve(double* u, int n, double* b, int count, int ldb, char side, char transpose)
-    {
-        byte s = (byte)side, upper = (byte)'U', t = (byte)transpose, nonUnit = (byte)'N';
-        // Side L: the block is n×count; side R: count×n (its rows are right-hand sides).
-        int rows = side == 'L' ? n : count, cols = side == 'L' ? count : n, order = n;
-        double one = 1;
-        Lapack.Dtrsm(&s, &upper, &t, &nonUnit, &rows, &cols, &one, u, &order, b, &ldb, 1, 1, 1, 1);
     }
 
     private static void CheckSquare(int length, int n, string name)
@@ -140,8 +117,4 @@ public static unsafe class Linalg
 
     [DoesNotReturn]
     private static void ThrowArgument(string message, string name) => throw new ArgumentException(message, name);
-
-    [DoesNotReturn]
-    private static void ThrowLapack(string routine, int info) =>
-        throw new InvalidOperationException($"linalg: {routine} rejected argument {-info}; this is a bug in Linalg.");
 }

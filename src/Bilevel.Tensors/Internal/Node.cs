@@ -48,6 +48,19 @@ internal sealed class Node<T>(Tape<T> tape, Tensor<T>[] inputs, Pullback<T>? pul
     public bool OwnsCotangent { get; set; }
 
     /// <summary>
+    /// Hands over the cotangent (null: none reached the node) and clears it with the ownership that goes with it, so
+    /// that a later backward pass over the same tape (<see cref="Autodiff.VjpEach{T}"/>) adds into nothing it does
+    /// not own: that pass's first contribution may be a pullback's result or an alias of a forward value.
+    /// </summary>
+    public Tensor<T>? TakeCotangent()
+    {
+        var g = Cotangent;
+        Cotangent = null;
+        OwnsCotangent = false;
+        return g;
+    }
+
+    /// <summary>
     /// Set when this node's output is a contiguous window of its single input's elements starting at this offset
     /// (a reshape: 0; a slice along the leading axis), so that its cotangent is that window of the input's: a
     /// pullback producing it may add straight into the input's cotangent buffer (<see cref="Derivatives.Destination{T}"/>).

@@ -100,22 +100,9 @@ internal sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
                         if (inputCotangents[j] is { } gj && Tracks(node.Inputs[j])) Accumulate(node.Inputs[j].Node!, gj, step);
                 }
             }
-            // Unowned again, so that a later backward pass over the same tape (Autodiff.VjpEach) adds into nothing it
-            // does not own: this pass's first contribution may be a pullback's result or an alias of a forward value.
-            node.Cotangent = null;
-            node.OwnsCotangent = false;
+            node.TakeCotangent();
             g.Dispose();
         }
-    }
-
-    /// <summary>Hands over a leaf's cotangent (null: none reached it) and clears it for the next backward pass.</summary>
-    public static Tensor<T>? TakeLeafCotangent(Tensor<T> leaf)
-    {
-        var node = leaf.Node!;
-        var g = node.Cotangent;
-        node.Cotangent = null;
-        node.OwnsCotangent = false;
-        return g;
     }
 
     /// <summary>The node whose pullback is running, and its scope: what <see cref="DestinationOfRunning"/> answers for.</summary>

@@ -57,7 +57,7 @@ internal sealed unsafe class PrimalSharing
     // the part is published. published: where the parts are published, for the members that did not compute them.
     private readonly long[] claims = new long[InFlight];
     private readonly long[,] partStates = new long[InFlight, MaxParts];
-    private readonly PublishedParts[] published = [new(), new()];
+    private readonly PublishedParts[] published = [.. Enumerable.Range(0, InFlight).Select(_ => new PublishedParts())];
 
     private PrimalSharing(int expected) => this.expected = expected;
 
